@@ -1,0 +1,4 @@
+"""``python -m moodbridge``."""
+from moodbridge.cli import main
+
+main()

@@ -1,0 +1,12 @@
+"""Emotion heads: valence-arousal (and categories) from encoder outputs, with shipped weights."""
+from moodbridge.affect.base import (
+    EmotionEstimate,
+    Head,
+    get_head,
+    head_names,
+    load_weights,
+    register_head,
+    save_weights,
+)
+
+__all__ = ["EmotionEstimate", "Head", "get_head", "head_names", "load_weights", "register_head", "save_weights"]

@@ -1,0 +1,323 @@
+"""Incremental, resumable ingestion of media files into a library (``moodbridge add``).
+
+Each file is stat-ed, hashed, sniffed, decoded once per distinct decoded form
+and prepared for every encoder of its modality that has not yet seen its
+content.  Decoding of the next batch runs in background threads while the
+current batch goes through the models.  Each batch — its items, features and
+errors — is committed in one SQLite transaction, so a run killed at any moment
+keeps every finished batch and a re-run does only what is left.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from moodbridge.encoders import Encoder, EncoderOutput, InputSpec, default_encoders
+from moodbridge.errors import MediaError, MoodbridgeError
+from moodbridge.library.catalogue import Catalogue
+from moodbridge.library.scan import scan_paths
+from moodbridge.media import content_hash, decode, sniff
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file that was not added, and why."""
+
+    path: str
+    kind: str
+    message: str
+
+
+@dataclass
+class AddReport:
+    """What one ``add`` run did.
+
+    Attributes
+    ----------
+    added, updated
+        Paths newly added, and paths whose content changed and was re-encoded.
+    unchanged
+        Number of files already complete in the library.
+    failed
+        Files that failed in this run.
+    known_failures
+        Files that failed before and have not changed since (not retried).
+    encoded
+        ``encoder key → number of items embedded`` in this run.
+    """
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    known_failures: list[Failure] = field(default_factory=list)
+    encoded: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def partial(self) -> bool:
+        """True when some given file is not in the library."""
+        return bool(self.failed or self.known_failures)
+
+    def summary(self) -> str:
+        """A few lines for the terminal."""
+        lines = [
+            f"added {len(self.added)}, updated {len(self.updated)}, unchanged {self.unchanged}, "
+            f"failed {len(self.failed) + len(self.known_failures)}"
+        ]
+        for key, n in sorted(self.encoded.items()):
+            lines.append(f"  {key}: {n} item(s) embedded")
+        if self.failed or self.known_failures:
+            lines.append("not added:")
+            lines += [f"  {f.message}" for f in self.failed]
+            lines += [f"  {f.message} (unchanged since the last run)" for f in self.known_failures]
+        return "\n".join(lines)
+
+
+@dataclass
+class _Work:
+    path: Path
+    modality: str
+    size: int
+    mtime_ns: int
+    item_id: int | None
+    known_hash: str | None  # set when size and mtime are unchanged
+    encoders: list[Encoder]  # encoders still missing for this file (None known yet → all)
+
+
+@dataclass
+class _Loaded:
+    work: _Work
+    content_hash: str = ""
+    prepared: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    error: Failure | None = None
+
+
+EncoderChoice = dict[str, list[Encoder]]
+
+
+def add_paths(
+    catalogue: Catalogue,
+    paths: Iterable[str | Path],
+    *,
+    encoders: EncoderChoice | None = None,
+    batch_size: int = 16,
+    progress: bool = True,
+    exclude: Path | None = None,
+    decode_workers: int = 2,
+    on_batch: Callable[[int], None] | None = None,
+) -> AddReport:
+    """Add files and folders to a library; see the module docstring.
+
+    Parameters
+    ----------
+    catalogue
+        The library's catalogue.
+    paths
+        Files or folders (searched recursively; hidden entries skipped).
+    encoders
+        ``modality → encoders``; default: every offline encoder of each modality.
+    batch_size
+        Files per model batch and per committed transaction.
+    progress
+        Show a progress bar on stderr.
+    exclude
+        A folder never to scan (the library's own folder).
+    decode_workers
+        Threads decoding ahead of the models.
+    on_batch
+        Called with the number of files done after each committed batch.
+    """
+    report = AddReport()
+    scan = scan_paths(paths, exclude=exclude)
+    for path in scan.missing:
+        report.failed.append(Failure(str(path), "missing", f"{path}: missing: no such file or folder"))
+    for path in scan.empty_folders:
+        report.failed.append(Failure(str(path), "empty", f"{path}: empty: this folder holds no files"))
+    choice = encoders if encoders is not None else {m: default_encoders(m) for m in {m for _, m in scan.media}}
+
+    with catalogue.transaction() as conn:
+        for path in scan.unsupported:
+            failure = Failure(str(path), "unsupported", f"{path}: unsupported: no reader for '{path.suffix or path.name}' files")
+            st = path.stat()
+            catalogue.record_error(conn, path=str(path), kind=failure.kind, message=failure.message,
+                                   size=st.st_size, mtime_ns=st.st_mtime_ns)
+            report.failed.append(failure)
+
+    work = _plan(catalogue, scan.media, choice, report)
+    if not work:
+        return report
+    bar = tqdm(total=len(work), desc="adding", unit="file", disable=not progress, leave=False)
+    done = 0
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, decode_workers)) as pool:
+            for batch in _prefetched_batches(pool, work, batch_size):
+                _commit_batch(catalogue, batch, report)
+                done += len(batch)
+                bar.update(len(batch))
+                if on_batch is not None:
+                    on_batch(done)
+    finally:
+        bar.close()
+    return report
+
+
+def _plan(catalogue: Catalogue, media: Sequence[tuple[Path, str]], choice: EncoderChoice, report: AddReport) -> list[_Work]:
+    """Decide which files need work; count the unchanged ones and known failures."""
+    keys = [str(p) for p, _ in media]
+    state = catalogue.state_by_path(keys)
+    errors = catalogue.error_state(keys)
+    work: list[_Work] = []
+    unchanged_by_modality: dict[str, list[_Work]] = {}
+    for path, modality in media:
+        st = path.stat()
+        key = str(path)
+        encs = choice.get(modality, [])
+        if key in state and state[key][2:] == (st.st_size, st.st_mtime_ns):
+            item_id, h = state[key][0], state[key][1]
+            w = _Work(path, modality, st.st_size, st.st_mtime_ns, item_id, h, encs)
+            unchanged_by_modality.setdefault(modality, []).append(w)
+            continue
+        if key in errors and (errors[key].size, errors[key].mtime_ns) == (st.st_size, st.st_mtime_ns):
+            report.known_failures.append(Failure(key, errors[key].kind, errors[key].message))
+            continue
+        item_id = state[key][0] if key in state else None
+        work.append(_Work(path, modality, st.st_size, st.st_mtime_ns, item_id, None, encs))
+    for modality, group in unchanged_by_modality.items():
+        hashes = [w.known_hash for w in group if w.known_hash]
+        done_by_encoder = {e.key: catalogue.encoded_hashes(e.key, hashes) for e in choice.get(modality, [])}
+        for w in group:
+            missing = [e for e in w.encoders if w.known_hash not in done_by_encoder[e.key]]
+            if missing:
+                w.encoders = missing
+                work.append(w)
+            else:
+                report.unchanged += 1
+    # keep files of one modality together so batches share encoders
+    work.sort(key=lambda w: (w.modality, str(w.path)))
+    return work
+
+
+def _prefetched_batches(pool: ThreadPoolExecutor, work: list[_Work], batch_size: int) -> Iterator[list[_Loaded]]:
+    """Yield loaded batches in order while the next batches decode in the pool."""
+    batches = [work[i : i + batch_size] for i in range(0, len(work), batch_size)]
+    pending: list[list[Future[_Loaded]]] = []
+    lookahead = 2
+    for i, batch in enumerate(batches):
+        while len(pending) < lookahead and i + len(pending) < len(batches):
+            pending.append([pool.submit(_load, w) for w in batches[i + len(pending)]])
+        futures = pending.pop(0)
+        yield [f.result() for f in futures]
+
+
+def _load(work: _Work) -> _Loaded:
+    """Hash, sniff, decode and prepare one file for its missing encoders; never raises."""
+    loaded = _Loaded(work)
+    path = str(work.path)
+    try:
+        loaded.content_hash = work.known_hash or content_hash(work.path)
+        if work.known_hash is None:
+            sniff(work.path)
+        decoded_by_spec: dict[InputSpec, Any] = {}
+        for enc in work.encoders:
+            spec = enc.input_spec
+            if spec not in decoded_by_spec:
+                decoded_by_spec[spec] = decode(work.path, spec)
+                loaded.metadata.update(_describe(decoded_by_spec[spec], spec))
+            enc.load()
+            loaded.prepared[enc.key] = enc.prepare(decoded_by_spec[spec], source=path)
+    except MediaError as exc:
+        loaded.error = Failure(path, exc.kind, str(exc))
+    except MoodbridgeError as exc:
+        loaded.error = Failure(path, "invalid", f"{path}: {exc}")
+    except Exception as exc:  # a decoder bug must not stop the batch
+        loaded.error = Failure(path, "error", f"{path}: unexpected {type(exc).__name__}: {exc}")
+    return loaded
+
+
+def _describe(decoded: Any, spec: InputSpec) -> dict[str, Any]:
+    """Cheap metadata of a decoded item, stored with the catalogue entry."""
+    if spec.modality == "image":
+        return {"width": decoded.width, "height": decoded.height}
+    if spec.modality == "audio" and spec.sample_rate:
+        return {"duration_s": round(len(decoded) / spec.sample_rate, 3)}
+    if spec.modality == "midi":
+        return {"duration_s": round(float(decoded.get_end_time()), 3),
+                "notes": int(sum(len(i.notes) for i in decoded.instruments))}
+    if spec.modality == "text":
+        return {"chars": len(decoded)}
+    return {}
+
+
+def _embed(enc: Encoder, loaded: list[_Loaded]) -> dict[int, dict[str, np.ndarray] | Failure]:
+    """Run one encoder on the items of a batch that need it; isolate an item that breaks the batch."""
+    todo = [i for i, l in enumerate(loaded) if l.error is None and enc.key in l.prepared]
+    if not todo:
+        return {}
+    try:
+        out = enc.embed_batch([loaded[i].prepared[enc.key] for i in todo])
+        return {i: _checked_row(enc, out, j, loaded[i]) for j, i in enumerate(todo)}
+    except Exception:
+        results: dict[int, dict[str, np.ndarray] | Failure] = {}
+        for i in todo:
+            path = str(loaded[i].work.path)
+            try:
+                single = enc.embed_batch([loaded[i].prepared[enc.key]])
+                results[i] = _checked_row(enc, single, 0, loaded[i])
+            except MoodbridgeError as exc:
+                results[i] = Failure(path, "encoder", f"{path}: {enc.name} failed: {exc}")
+            except Exception as exc:
+                results[i] = Failure(path, "encoder", f"{path}: {enc.name} failed: {type(exc).__name__}: {exc}")
+        return results
+
+
+def _checked_row(enc: Encoder, out: EncoderOutput, j: int, loaded: _Loaded) -> dict[str, np.ndarray] | Failure:
+    row = out.row(j)
+    if not all(np.isfinite(v).all() for v in row.values()):
+        path = str(loaded.work.path)
+        return Failure(path, "encoder", f"{path}: {enc.name} produced NaN or infinite features")
+    return row
+
+
+def _commit_batch(catalogue: Catalogue, batch: list[_Loaded], report: AddReport) -> None:
+    """Embed a loaded batch with each encoder and commit items, features and errors at once."""
+    encoders = {e.key: e for l in batch for e in l.work.encoders}
+    results = {key: _embed(enc, batch) for key, enc in encoders.items()}
+    for i, l in enumerate(batch):
+        if l.error is None:
+            for key in encoders:
+                r = results[key].get(i)
+                if isinstance(r, Failure):
+                    l.error = r
+                    break
+    with catalogue.transaction() as conn:
+        for i, l in enumerate(batch):
+            w = l.work
+            if l.error is not None:
+                catalogue.record_error(conn, path=str(w.path), kind=l.error.kind, message=l.error.message,
+                                       size=w.size, mtime_ns=w.mtime_ns)
+                report.failed.append(l.error)
+                if w.item_id is not None and w.known_hash is None:
+                    # the file changed and no longer decodes: its old entry no longer describes it
+                    catalogue.remove_item(conn, w.item_id)
+                continue
+            for key in encoders:
+                row = results[key].get(i)
+                if isinstance(row, dict):
+                    catalogue.put_features(conn, l.content_hash, key, row)
+                    report.encoded[key] = report.encoded.get(key, 0) + 1
+            metadata = l.metadata
+            if w.known_hash is not None and w.item_id is not None:
+                metadata = {**catalogue.item(w.item_id).metadata, **metadata}
+            catalogue.upsert_item(conn, path=str(w.path), modality=w.modality, content_hash=l.content_hash,
+                                  size=w.size, mtime_ns=w.mtime_ns, metadata=metadata)
+            if w.item_id is None:
+                report.added.append(str(w.path))
+            elif w.known_hash is None:
+                report.updated.append(str(w.path))
