@@ -52,8 +52,12 @@ def build_corpus(root: Path, n_images: int, n_tracks: int, n_midi: int) -> dict[
 
 
 def bare(files: dict[str, list[Path]], batch_size: int) -> tuple[float, dict[str, tuple[int, float]]]:
-    """Decode once per spec, prepare, embed in batches; returns total seconds and per-encoder forward time."""
-    forward: dict[str, tuple[int, float]] = {}
+    """Decode once per spec, prepare, embed in batches.
+
+    Returns total seconds, and per encoder (and per decoder, as ``decode:<modality>``)
+    ``(items, seconds)`` of its own work: prepare + forward.
+    """
+    own: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
     t0 = time.perf_counter()
     for modality, paths in files.items():
         encs = default_encoders(modality)
@@ -64,15 +68,24 @@ def bare(files: dict[str, list[Path]], batch_size: int) -> tuple[float, dict[str
             decoded = {}
             for e in encs:
                 if e.input_spec not in decoded:
+                    t = time.perf_counter()
                     decoded[e.input_spec] = decode(p, e.input_spec)
+                    _tally(own, f"decode:{modality}", 1, time.perf_counter() - t)
+                t = time.perf_counter()
                 prepared[e.key].append(e.prepare(decoded[e.input_spec], source=str(p)))
+                _tally(own, e.key, 1, time.perf_counter() - t)
         for e in encs:
             t = time.perf_counter()
             items = prepared[e.key]
             for i in range(0, len(items), batch_size):
                 e.embed_batch(items[i : i + batch_size])
-            forward[e.key] = (len(items), time.perf_counter() - t)
-    return time.perf_counter() - t0, forward
+            _tally(own, e.key, 0, time.perf_counter() - t)
+    return time.perf_counter() - t0, {k: (int(v[0]), v[1]) for k, v in own.items()}
+
+
+def _tally(own: dict[str, list[float]], key: str, n: int, secs: float) -> None:
+    own[key][0] += n
+    own[key][1] += secs
 
 
 def pipeline(files: dict[str, list[Path]], root: Path, batch_size: int) -> float:
@@ -105,7 +118,7 @@ def main() -> None:
             pipe_times.append(pipeline(files, root, args.batch_size))
         tb, tp = min(bare_times), min(pipe_times)
         print(f"items: {', '.join(f'{len(v)} {k}' for k, v in files.items())} ({n} files)")
-        print("forward pass alone, items/s on this machine:")
+        print("each encoder's own work (prepare + forward) and each decoder, items/s on this machine:")
         for key, (count, secs) in fwd.items():
             print(f"  {key:<28} {count / secs:9.1f} items/s  ({secs:.2f} s for {count})")
         print(f"bare decode+prepare+forward: {tb:.2f} s  ({n / tb:.1f} files/s)")

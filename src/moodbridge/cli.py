@@ -16,7 +16,7 @@ import typer
 
 from moodbridge.errors import MoodbridgeError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Match images and music by the emotion they evoke.")
 
 EXIT_ERROR = 1

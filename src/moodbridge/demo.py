@@ -52,14 +52,13 @@ def build_demo_library(directory: str | Path, *, progress: bool = True) -> tuple
     (media / "photos").mkdir(parents=True, exist_ok=True)
     for p in photos:
         _copy_if_new(p, media / "photos" / p.name)
-    labels = media / "music" / "moods.csv"
-    labels.parent.mkdir(parents=True, exist_ok=True)
+    labels = root / "music-moods.csv"  # outside media/, which must hold media only
     for track, mood in tracks:
         _copy_if_new(track, media / "music" / mood / track.name)
     with labels.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["file", "mood"])
-        writer.writerows((f"{mood}/{track.name}", mood) for track, mood in tracks)
+        writer.writerows((f"media/music/{mood}/{track.name}", mood) for track, mood in tracks)
     library = Library.create(root / "library")
     report = library.add([media], progress=progress)
     library.import_labels(labels)
@@ -92,6 +91,7 @@ def run_demo(directory: str | Path, *, progress: bool = True, echo: Callable[[st
 def _copy_if_new(src: Path, dst: Path) -> None:
     if dst.exists() and dst.stat().st_size == src.stat().st_size:
         return
+    dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(dst.name + ".part")
     shutil.copyfile(src, tmp)
     tmp.replace(dst)

@@ -12,6 +12,10 @@ from moodbridge.media.sniff import FileFormat, sniff_format
 if TYPE_CHECKING:
     import pretty_midi
 
+# A process-wide filter: ``warnings.catch_warnings`` is not thread-safe, and files
+# are decoded in worker threads.
+warnings.filterwarnings("ignore", message=r"Tempo, Key or Time signature change events", category=RuntimeWarning)
+
 
 def count_notes(pm: pretty_midi.PrettyMIDI, *, include_drums: bool = True) -> int:
     """Number of notes in all instruments (optionally leaving out drum tracks)."""
@@ -47,15 +51,13 @@ def decode_midi(path: str | Path, *, fmt: FileFormat | None = None) -> pretty_mi
     fmt = fmt or sniff_format(path)
     if fmt.modality != "midi":
         raise CorruptMediaError(path, f"is {fmt.label}, not MIDI")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            pm = pretty_midi.PrettyMIDI(str(path))
-        except EOFError as exc:
-            raise TruncatedMediaError(path, "the MIDI file ends inside a track") from exc
-        except Exception as exc:  # noqa: BLE001 - mido/pretty_midi raise many types
-            detail = str(exc).strip() or type(exc).__name__
-            raise CorruptMediaError(path, f"cannot parse the MIDI file: {detail}") from exc
+    try:
+        pm = pretty_midi.PrettyMIDI(str(path))
+    except EOFError as exc:
+        raise TruncatedMediaError(path, "the MIDI file ends inside a track") from exc
+    except Exception as exc:  # noqa: BLE001 - mido/pretty_midi raise many types
+        detail = str(exc).strip() or type(exc).__name__
+        raise CorruptMediaError(path, f"cannot parse the MIDI file: {detail}") from exc
     if count_notes(pm) == 0:
         raise EmptyMediaError(path, "the MIDI file has no notes")
     return pm
