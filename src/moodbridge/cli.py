@@ -178,6 +178,81 @@ def demo(
     run_demo(directory, progress=not quiet, echo=typer.echo)
 
 
+@app.command()
+@friendly_errors
+def emotion(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Images, audio, MIDI or .txt files.")] = None,
+    text: Annotated[Optional[list[str]], typer.Option("--text", "-t", help="A text to rate (repeatable).")] = None,
+    text_file: Annotated[Optional[Path], typer.Option(help="A file with one text per line.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Valence, arousal, quadrant and category distribution of files and texts."""
+    from moodbridge.affect.estimate import estimate_sources
+    from moodbridge.encoders.run import Failure
+
+    sources: list[str | Path] = list(paths or []) + list(text or [])
+    if text_file is not None:
+        try:
+            sources += [line.strip() for line in text_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MoodbridgeError(f"{text_file}: cannot read texts: {exc}") from exc
+    if not sources:
+        raise MoodbridgeError("nothing to rate: give files, --text or --text-file")
+    failed = 0
+    for source, (modality, result) in zip(sources, estimate_sources(sources)):
+        key = "path" if isinstance(source, Path) else "text"
+        if isinstance(result, Failure):
+            failed += 1
+            if as_json:
+                typer.echo(json.dumps({key: str(source), "modality": modality, "error": result.message}))
+            else:
+                typer.echo(f"error: {result.message}", err=True)
+            continue
+        if as_json:
+            typer.echo(json.dumps({key: str(source), "modality": modality, **result.to_dict()}))
+            continue
+        top = sorted(result.distribution.items(), key=lambda kv: -kv[1])[:3]
+        label = str(source) if key == "path" else repr(source if len(source) < 60 else source[:57] + "...")
+        typer.echo(f"{label}\n  {modality}: valence {result.valence:+.2f}, arousal {result.arousal:+.2f}, "
+                   f"{result.quadrant}; {result.taxonomy}: " + ", ".join(f"{n} {p:.2f}" for n, p in top)
+                   + f"\n  head {result.head} on {', '.join(result.features)}")
+    if failed:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+affect_app = typer.Typer(no_args_is_help=True, help="Train and evaluate the emotion heads.")
+app.add_typer(affect_app, name="affect")
+
+
+@affect_app.command("train")
+@friendly_errors
+def affect_train(
+    task: Annotated[str, typer.Option(help="4q, eimg, vgmidi, lexicon or naps.")],
+    data: Annotated[Path, typer.Option(help="A folder laid out like ../shared/data/<task>.")],
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same weights).")] = 0,
+    out: Annotated[Optional[Path], typer.Option(help="Weight file to write (default: the shipped one).")] = None,
+) -> None:
+    """Retrain a head; prints its cross-validated metrics as JSON."""
+    from moodbridge.affect.tasks import get_task
+
+    metrics = get_task(task).train(data, seed=seed, out=out, progress=True)
+    typer.echo(json.dumps(metrics, sort_keys=True))
+
+
+@affect_app.command("eval")
+@friendly_errors
+def affect_eval(
+    task: Annotated[str, typer.Option(help="4q, eimg, vgmidi, lexicon or naps.")],
+    data: Annotated[Path, typer.Option(help="A folder laid out like ../shared/data/<task>.")],
+    weights: Annotated[Optional[Path], typer.Option(help="Weight file (default: the shipped one).")] = None,
+) -> None:
+    """Evaluate a head on a labelled folder; prints one flat JSON object."""
+    from moodbridge.affect.tasks import get_task
+
+    metrics = get_task(task).evaluate(data, weights=weights, progress=True)
+    typer.echo(json.dumps(metrics, sort_keys=True))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Entry point for ``python -m moodbridge``."""
     app(prog_name="moodbridge")

@@ -22,7 +22,7 @@ over frames):
 * ``rms_db_range``: 95th minus 5th percentile of the frame loudness in dB
   (dynamic range); ``low_energy``: fraction of frames below the mean RMS;
 * ``onset_mean``, ``onset_std``: onset strength envelope; ``onset_rate``:
-  detected onsets per second;
+  detected onsets per second (at least 100 ms apart);
 * ``tempo`` (BPM / 100) and ``pulse_clarity``: the tempo estimate and the
   height of the largest peak of the onset autocorrelation (0..1);
 * ``key_clarity``: the best Pearson correlation of the mean chroma with the 24
@@ -61,6 +61,8 @@ HOP = 512
 N_MFCC = 20
 #: shortest clip analysed: one second
 MIN_SECONDS = 1.0
+#: frames between two detected onsets at least (about 100 ms)
+ONSET_WAIT = 3
 
 _MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 _MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
@@ -162,7 +164,7 @@ def describe_waveform(y: np.ndarray, *, source: str = "<audio>") -> np.ndarray:
     chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)
     contrast = librosa.feature.spectral_contrast(S=S, sr=sr)
     tonnetz = librosa.feature.tonnetz(sr=sr, chroma=chroma)
-    rms = librosa.feature.rms(S=S, frame_length=N_FFT)[0]
+    rms = librosa.feature.rms(y=y, frame_length=N_FFT, hop_length=HOP)[0][: S.shape[1]]
     scalars = np.stack([
         librosa.feature.spectral_centroid(S=S, sr=sr)[0] / 1000.0,
         librosa.feature.spectral_bandwidth(S=S, sr=sr)[0] / 1000.0,
@@ -174,7 +176,7 @@ def describe_waveform(y: np.ndarray, *, source: str = "<audio>") -> np.ndarray:
     scalar_stats = np.stack([scalars.mean(axis=1), scalars.std(axis=1)], axis=1).reshape(-1)
     rms_db = librosa.amplitude_to_db(rms, ref=1.0, top_db=None)
     onset_env = librosa.onset.onset_strength(S=librosa.power_to_db(mel), sr=sr, hop_length=HOP)
-    onsets = librosa.onset.onset_detect(onset_envelope=onset_env, sr=sr, hop_length=HOP)
+    onsets = librosa.onset.onset_detect(onset_envelope=onset_env, sr=sr, hop_length=HOP, wait=ONSET_WAIT)
     duration = y.size / sr
     silent = not np.any(onset_env)
     tempo = 0.0 if silent else float(np.atleast_1d(librosa.feature.tempo(onset_envelope=onset_env, sr=sr, hop_length=HOP))[0])

@@ -61,6 +61,17 @@ CREATE TABLE IF NOT EXISTS features (
     data BLOB NOT NULL,
     PRIMARY KEY (content_hash, encoder, output)
 );
+CREATE TABLE IF NOT EXISTS emotions (
+    content_hash TEXT NOT NULL,
+    head TEXT NOT NULL,
+    valence REAL NOT NULL,
+    arousal REAL NOT NULL,
+    quadrant TEXT NOT NULL,
+    taxonomy TEXT NOT NULL,
+    distribution TEXT NOT NULL,
+    features TEXT NOT NULL,
+    PRIMARY KEY (content_hash, head)
+);
 """
 
 
@@ -131,8 +142,9 @@ class Catalogue:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
+            if create or self._meta("schema_version") is not None:
+                self._conn.executescript(_SCHEMA)  # idempotent: adds tables newer versions introduced
             if create:
-                self._conn.executescript(_SCHEMA)
                 self._conn.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
@@ -377,6 +389,33 @@ class Catalogue:
             "SELECT DISTINCT encoder FROM features WHERE content_hash = ? ORDER BY encoder", (content_hash,)
         )
         return [r[0] for r in rows]
+
+    # -- emotions -----------------------------------------------------------------
+    def put_emotion(self, conn: sqlite3.Connection, content_hash: str, estimate: Any) -> None:
+        """Store an :class:`~moodbridge.affect.EmotionEstimate` for a content hash, inside a transaction."""
+        conn.execute(
+            "INSERT OR REPLACE INTO emotions(content_hash, head, valence, arousal, quadrant, taxonomy,"
+            " distribution, features) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (content_hash, estimate.head, estimate.valence, estimate.arousal, estimate.quadrant,
+             estimate.taxonomy, json.dumps(estimate.distribution), json.dumps(list(estimate.features))),
+        )
+
+    def emotion_hashes(self, head_key: str, hashes: Iterable[str]) -> set[str]:
+        """Which of ``hashes`` already have an emotion from ``head_key``."""
+        found: set[str] = set()
+        for chunk in _chunks(list(hashes), 500):
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self._conn.execute(
+                f"SELECT content_hash FROM emotions WHERE head = ? AND content_hash IN ({marks})", (head_key, *chunk)))
+        return found
+
+    def emotions_of(self, content_hash: str) -> list[dict[str, Any]]:
+        """Every stored emotion estimate of a content hash, as plain data."""
+        rows = self._conn.execute(
+            "SELECT head, valence, arousal, quadrant, taxonomy, distribution, features FROM emotions"
+            " WHERE content_hash = ? ORDER BY head", (content_hash,)).fetchall()
+        return [{"head": h, "valence": v, "arousal": a, "quadrant": q, "taxonomy": t,
+                 "distribution": json.loads(d), "features": json.loads(f)} for h, v, a, q, t, d, f in rows]
 
     def integrity_problems(self) -> list[str]:
         """SQLite's own integrity check plus orphan checks; empty when consistent."""

@@ -18,20 +18,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from moodbridge.encoders import Encoder, EncoderOutput, InputSpec, default_encoders
-from moodbridge.errors import MediaError, MoodbridgeError
+from moodbridge.encoders import Encoder, default_encoders
+from moodbridge.encoders.run import Failure, embed_prepared, failure_from, prepare_source
 from moodbridge.library.catalogue import Catalogue
 from moodbridge.library.scan import scan_paths
-from moodbridge.media import content_hash, decode, sniff
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A file that was not added, and why."""
-
-    path: str
-    kind: str
-    message: str
+from moodbridge.media import content_hash, sniff
 
 
 @dataclass
@@ -219,70 +210,21 @@ def _prefetched_batches(pool: ThreadPoolExecutor, work: list[_Work], batch_size:
 def _load(work: _Work) -> _Loaded:
     """Hash, sniff, decode and prepare one file for its missing encoders; never raises."""
     loaded = _Loaded(work)
-    path = str(work.path)
     try:
         loaded.content_hash = work.known_hash or content_hash(work.path)
         if work.known_hash is None:
             sniff(work.path)
-        decoded_by_spec: dict[InputSpec, Any] = {}
-        for enc in work.encoders:
-            spec = enc.input_spec
-            if spec not in decoded_by_spec:
-                decoded_by_spec[spec] = decode(work.path, spec)
-                loaded.metadata.update(_describe(decoded_by_spec[spec], spec))
-            enc.load()
-            loaded.prepared[enc.key] = enc.prepare(decoded_by_spec[spec], source=path)
-    except MediaError as exc:
-        loaded.error = Failure(path, exc.kind, str(exc))
-    except MoodbridgeError as exc:
-        loaded.error = Failure(path, "invalid", f"{path}: {exc}")
-    except Exception as exc:  # a decoder bug must not stop the batch
-        loaded.error = Failure(path, "error", f"{path}: unexpected {type(exc).__name__}: {exc}")
+        loaded.prepared, loaded.metadata = prepare_source(work.path, work.encoders)
+    except Exception as exc:  # noqa: BLE001 - a decoder bug must not stop the batch
+        loaded.error = failure_from(exc, str(work.path))
     return loaded
 
 
-def _describe(decoded: Any, spec: InputSpec) -> dict[str, Any]:
-    """Cheap metadata of a decoded item, stored with the catalogue entry."""
-    if spec.modality == "image":
-        return {"width": decoded.width, "height": decoded.height}
-    if spec.modality == "audio" and spec.sample_rate:
-        return {"duration_s": round(len(decoded) / spec.sample_rate, 3)}
-    if spec.modality == "midi":
-        return {"duration_s": round(float(decoded.get_end_time()), 3),
-                "notes": int(sum(len(i.notes) for i in decoded.instruments))}
-    if spec.modality == "text":
-        return {"chars": len(decoded)}
-    return {}
-
-
 def _embed(enc: Encoder, loaded: list[_Loaded]) -> dict[int, dict[str, np.ndarray] | Failure]:
-    """Run one encoder on the items of a batch that need it; isolate an item that breaks the batch."""
-    todo = [i for i, l in enumerate(loaded) if l.error is None and enc.key in l.prepared]
-    if not todo:
-        return {}
-    try:
-        out = enc.embed_batch([loaded[i].prepared[enc.key] for i in todo])
-        return {i: _checked_row(enc, out, j, loaded[i]) for j, i in enumerate(todo)}
-    except Exception:
-        results: dict[int, dict[str, np.ndarray] | Failure] = {}
-        for i in todo:
-            path = str(loaded[i].work.path)
-            try:
-                single = enc.embed_batch([loaded[i].prepared[enc.key]])
-                results[i] = _checked_row(enc, single, 0, loaded[i])
-            except MoodbridgeError as exc:
-                results[i] = Failure(path, "encoder", f"{path}: {enc.name} failed: {exc}")
-            except Exception as exc:
-                results[i] = Failure(path, "encoder", f"{path}: {enc.name} failed: {type(exc).__name__}: {exc}")
-        return results
-
-
-def _checked_row(enc: Encoder, out: EncoderOutput, j: int, loaded: _Loaded) -> dict[str, np.ndarray] | Failure:
-    row = out.row(j)
-    if not all(np.isfinite(v).all() for v in row.values()):
-        path = str(loaded.work.path)
-        return Failure(path, "encoder", f"{path}: {enc.name} produced NaN or infinite features")
-    return row
+    """Run one encoder on the items of a batch that need it."""
+    todo = [i for i, item in enumerate(loaded) if item.error is None and enc.key in item.prepared]
+    rows = embed_prepared(enc, [loaded[i].prepared[enc.key] for i in todo], [str(loaded[i].work.path) for i in todo])
+    return dict(zip(todo, rows))
 
 
 def _commit_batch(catalogue: Catalogue, batch: list[_Loaded], report: AddReport) -> None:

@@ -1,0 +1,88 @@
+"""Emotion of files, texts and library items through the default head of each modality."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from moodbridge.affect.base import EmotionEstimate, Head, get_head
+from moodbridge.encoders import get_encoder
+from moodbridge.encoders.run import Failure, Row, encode_sources, failure_from
+from moodbridge.library.catalogue import Catalogue, Item
+from moodbridge.media import sniff
+
+#: the head used for each modality unless the caller names another
+DEFAULT_HEADS: dict[str, str] = {"image": "image-va", "audio": "audio-va", "midi": "midi-va", "text": "text-va"}
+
+
+def head_for(modality: str, heads: Mapping[str, str] | None = None) -> Head:
+    """The head that estimates emotion for ``modality``."""
+    return get_head((heads or DEFAULT_HEADS)[modality])
+
+
+def stack_rows(rows: Sequence[Mapping[str, Row]]) -> dict[str, dict[str, np.ndarray]]:
+    """Turn per-item ``encoder → output → vector`` rows into batched ``(N, k)`` arrays."""
+    encoders = rows[0].keys()
+    return {e: {o: np.stack([r[e][o] for r in rows]) for o in rows[0][e]} for e in encoders}
+
+
+def estimate_sources(
+    sources: Sequence[str | Path], *, heads: Mapping[str, str] | None = None, batch_size: int = 16
+) -> list[tuple[str, EmotionEstimate | Failure]]:
+    """Emotion of each source: a :class:`~pathlib.Path` is a media file, a ``str`` a text.
+
+    Returns ``(modality, estimate or failure)`` per source, in order; a bad
+    source gets a :class:`Failure` naming it and the others carry on.
+    """
+    results: list[tuple[str, EmotionEstimate | Failure] | None] = [None] * len(sources)
+    groups: dict[str, list[int]] = {}
+    for i, src in enumerate(sources):
+        if isinstance(src, Path):
+            try:
+                groups.setdefault(sniff(src), []).append(i)
+            except Exception as exc:  # noqa: BLE001 - reported per source
+                results[i] = ("unknown", failure_from(exc, str(src)))
+        else:
+            groups.setdefault("text", []).append(i)
+    for modality, idx in groups.items():
+        head = head_for(modality, heads)
+        encoders = [get_encoder(n) for n in head.encoders]
+        encoded = encode_sources([sources[i] for i in idx], encoders, batch_size=batch_size)
+        ok = [(i, r) for i, r in zip(idx, encoded) if not isinstance(r, Failure)]
+        for i, r in zip(idx, encoded):
+            if isinstance(r, Failure):
+                results[i] = (modality, r)
+        if ok:
+            estimates = head.estimate(stack_rows([r for _, r in ok]))
+            for (i, _), est in zip(ok, estimates):
+                results[i] = (modality, est)
+    return [r for r in results if r is not None]
+
+
+def annotate_items(catalogue: Catalogue, items: Sequence[Item], *, heads: Mapping[str, str] | None = None) -> int:
+    """Store the default head's emotion for items that lack it (from stored features); returns how many.
+
+    Items whose features for the head's encoders are not all stored are left out.
+    """
+    done = 0
+    by_modality: dict[str, list[Item]] = {}
+    for it in items:
+        by_modality.setdefault(it.modality, []).append(it)
+    for modality, group in by_modality.items():
+        head = head_for(modality, heads)
+        have = catalogue.emotion_hashes(head.key, [it.content_hash for it in group])
+        keys = {name: get_encoder(name).key for name in head.encoders}
+        todo = []
+        for it in dict((it.content_hash, it) for it in group if it.content_hash not in have).values():
+            stored = {name: catalogue.get_features(it.content_hash, key) for name, key in keys.items()}
+            if all(stored.values()):
+                todo.append((it, stored))
+        for start in range(0, len(todo), 256):
+            chunk = todo[start : start + 256]
+            estimates = head.estimate(stack_rows([s for _, s in chunk]))
+            with catalogue.transaction() as conn:
+                for (it, _), est in zip(chunk, estimates):
+                    catalogue.put_emotion(conn, it.content_hash, est)
+            done += len(chunk)
+    return done
