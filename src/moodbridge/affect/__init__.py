@@ -1,4 +1,5 @@
 """Emotion heads: valence-arousal (and categories) from encoder outputs, with shipped weights."""
+import moodbridge.affect.heads  # noqa: F401  (registers the built-in heads)
 from moodbridge.affect.base import (
     EmotionEstimate,
     Head,

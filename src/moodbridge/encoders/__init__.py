@@ -25,6 +25,7 @@ _BUILTIN_MODULES = (
     "moodbridge.encoders.image_stats",
     "moodbridge.encoders.musicnn",
     "moodbridge.encoders.midi_stats",
+    "moodbridge.encoders.midi_extra",
     "moodbridge.encoders.minilm",
     "moodbridge.encoders.hf_optional",
 )

@@ -5,19 +5,19 @@ Trained on the 4Q audio emotion data set (Panda et al., 2018: 900 clips of
 holds 480) by :mod:`moodbridge.affect.tasks.fourq`.
 
 Features
-    musicnn (Pons & Serra, 2019), both the MSD and the MTT model: the mean and
-    the standard deviation over 3 s patches of the 200-d penultimate layer and
-    of the 50 tag probabilities; plus the librosa descriptors of
-    :mod:`moodbridge.encoders.audio_stats` when :data:`BLOCKS` lists them.
-    The blocks are concatenated in :data:`BLOCKS` order.
+    musicnn (Pons & Serra, 2019), both the MSD and the MTT model: the mean
+    over 3 s patches of the 200-d penultimate layer and of the 50 tag
+    probabilities (500 values), concatenated in :data:`BLOCKS` order.  The
+    standard deviations over patches and 111 librosa descriptors (MFCC,
+    chroma, spectral contrast, tonnetz statistics) did not improve the
+    cross-validated F1 (see ``docs/emotion-audio.md``).
 
 Model
-    An average of the class probabilities of a few classifiers on the
-    standardised features (:class:`SoftmaxAverage`): a multinomial logistic
-    regression, and an RBF support vector machine (one-vs-rest) whose decision
-    values are turned into probabilities by a multinomial logistic calibration
-    fitted on out-of-fold decision values.  Everything is stored as plain
-    arrays (:mod:`moodbridge.affect.models`) and evaluated with numpy.
+    A multinomial logistic regression (L2, ``C = 0.01``) on the standardised
+    features, stored as a :class:`SoftmaxAverage` of one member (the stored
+    kind also holds probability ensembles, e.g. with a calibrated RBF SVM;
+    :class:`moodbridge.affect.tasks.fourq.ModelConfig`).  Everything is stored
+    as plain arrays (:mod:`moodbridge.affect.models`) and evaluated with numpy.
 
 Valence and arousal
     From the quadrant probabilities ``p1..p4``::
@@ -52,7 +52,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-import moodbridge.encoders.audio_stats  # noqa: F401  (registers the "audio-stats" encoder)
 from moodbridge.affect.base import Head, Outputs, load_weights, register_head
 from moodbridge.affect.models import _kind_array, model_from_arrays, register_model_kind, softmax, stack_features
 from moodbridge.emotion import QUADRANT_CENTRES
@@ -77,10 +76,8 @@ WEIGHTS_FILE = "audio_va.npz"
 
 #: (encoder, output) blocks of the feature vector, in order
 BLOCKS: tuple[tuple[str, str], ...] = tuple(
-    (enc, out)
-    for enc in ("musicnn-msd", "musicnn-mtt")
-    for out in ("features", "penultimate_std", "tag_probs_mean", "tag_probs_std")
-) + (("audio-stats", "features"),)
+    (enc, out) for enc in ("musicnn-msd", "musicnn-mtt") for out in ("features", "tag_probs_mean")
+)
 
 #: the encoders whose outputs the head reads
 ENCODERS: tuple[str, ...] = tuple(dict.fromkeys(enc for enc, _ in BLOCKS))
@@ -175,7 +172,7 @@ def probabilities_to_va(probs: np.ndarray) -> np.ndarray:
 
 
 class AudioVAHead(Head):
-    """Quadrant probabilities and VA of music audio from musicnn (+ librosa) features.
+    """Quadrant probabilities and VA of music audio from musicnn features.
 
     Parameters
     ----------
@@ -190,7 +187,7 @@ class AudioVAHead(Head):
     taxonomy: ClassVar[str] = "quadrants"
     description: ClassVar[str] = (
         "Russell quadrant probabilities of music audio (4Q data set, Panda et al. 2018) from musicnn "
-        "MSD+MTT (Pons & Serra 2019) and librosa features; VA = P(+axis) - P(-axis)"
+        "MSD+MTT features and tags (Pons & Serra 2019); VA = P(+axis) - P(-axis)"
     )
 
     def __init__(self, weights: str | Path | None = None) -> None:

@@ -45,7 +45,7 @@ LEXICON_FILE = "NRC-VAD-Lexicon_v1.txt"
 TRAIN_TEMPLATES: tuple[str, ...] = ("{}",)
 #: Hyper-parameters of each MLP of the ensemble.
 MLP_CONFIG: dict[str, Any] = {
-    "hidden": 512, "epochs": 40, "weight_decay": 1e-4, "dropout": 0.2, "lr": 2e-3, "batch_size": 128, "members": 3,
+    "hidden": 512, "epochs": 20, "weight_decay": 1e-4, "dropout": 0.2, "lr": 2e-3, "batch_size": 128, "members": 2,
 }
 N_FOLDS = 5
 
