@@ -1,0 +1,361 @@
+"""EMID's final pairing: emotional similarity E, total score T, m images per clip.
+
+EMID (Sec. 3.1.3, Eq. 2) scores each music clip's K candidate images
+(:mod:`moodbridge.pairing.topk`, Sec. 3.1.2) by
+
+    ``T = α · S + (1 − α) · E``
+
+where S is the semantic similarity and E the emotional similarity (cosine in
+valence-arousal space), and keeps the m best by T (m = 3 in EMID).
+
+Why S and E are normalised first
+--------------------------------
+EMID's Eq. 1 defines ``S = softmax(X · Yᵀ)`` over a row of ~20k images.  With
+cosines in ``[−1, 1]`` every softmax entry lies within a factor ``e²`` of
+``1 / N_I`` (~5e-5 at EMID's scale), while E spans ``[−1, 1]``: for any
+``α < 1`` the ``α · S`` term moves T by less than 1e-3 and the ranking is E's
+alone, so α means nothing between 0 and 1.  Dropping the softmax (it is
+monotone per row and does not change the candidates) does not fix it either:
+the raw cosines of a clip's K best images typically span a few hundredths,
+E nearly two units.  The two terms must be brought to comparable ranges, and
+the only axis on which both are defined is **per music clip, over its K
+candidates** (per row of the ``N_M × K`` candidate matrices).
+
+``normalisation="minmax"`` (default)
+    ``S' = (S − min S) / (max S − min S)`` per row, likewise E'.  Both then
+    span exactly ``[0, 1]`` over the candidates: the best candidate on each
+    criterion scores 1, the worst 0, and α reads directly as the trade-off
+    ("a candidate best on meaning but worst on emotion gets α").  It is
+    bounded, invariant to any increasing affine rescaling of S or E (the
+    softmax temperature, the similarity's units), and well-behaved for E,
+    which usually takes only a few distinct values per row (EMID gives every
+    image its category's VA point).  A row where a score is constant carries
+    no preference: it becomes 0.5 everywhere and T ranks by the other term.
+``normalisation="zscore"``
+    ``(S − mean) / std`` per row (constant rows → 0).  Unbounded: a clip whose
+    candidates share one emotion but a single outlier gives that outlier a
+    large ``|E'|``, which lets E dominate; offered for comparison.
+``normalisation="none"``
+    Raw cosines, as EMID's Eq. 2 would read without the softmax; S then
+    barely matters unless α is close to 1.
+
+Ties in T are broken by the raw S (higher first), then by the lower image
+index, so ``α = 1`` reproduces the semantic (top-K) order exactly and
+``α = 0`` orders by emotion alone, semantic order among equal emotions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from moodbridge.emotion import as_va_array, get_similarity
+from moodbridge.emotion.similarity import Centre, resolve_centre
+from moodbridge.errors import InvalidValueError
+from moodbridge.pairing.topk import DEFAULT_MEMORY_BUDGET, Backend, Candidates, check_k, top_k_candidates
+
+Normalisation = Literal["minmax", "zscore", "none"]
+
+#: EMID's settings (Sec. 3.1.2-3.1.3, Sec. 3.3, Fig. 5): K = 100 candidates,
+#: m = 3 images per clip, alpha = 0.6.
+DEFAULT_K = 100
+DEFAULT_M = 3
+DEFAULT_ALPHA = 0.6
+
+#: Clips scored at a time by :func:`pair`: E and T then take O(chunk · K)
+#: memory (~50 MB at K = 100) whatever the number of clips.
+_CLIP_CHUNK = 4096
+
+#: Per-row spreads at or below this count as constant.
+_FLAT = 1e-12
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """The m best images per music clip, as flat arrays of ``N_M · m`` pairs.
+
+    Pairs are ordered by clip, then by rank.
+
+    Attributes
+    ----------
+    clip, image
+        int64 music clip and image indices.
+    rank
+        int64 rank of the image for its clip, 0 = best.
+    semantic, emotional
+        Raw S (cosine of embeddings) and E (VA similarity) of the pair.
+    semantic_norm, emotional_norm
+        S' and E' after per-clip normalisation over the K candidates.
+    total
+        ``T = α · S' + (1 − α) · E'`` (EMID Eq. 2 on normalised terms).
+    alpha, normalisation, metric
+        The settings used.
+    """
+
+    clip: np.ndarray
+    image: np.ndarray
+    rank: np.ndarray
+    semantic: np.ndarray
+    emotional: np.ndarray
+    semantic_norm: np.ndarray
+    emotional_norm: np.ndarray
+    total: np.ndarray
+    alpha: float
+    normalisation: str
+    metric: str
+
+    def __len__(self) -> int:
+        return int(self.clip.shape[0])
+
+    def images_of(self, clip: int) -> np.ndarray:
+        """Image indices paired with ``clip``, best first."""
+        return self.image[self.clip == clip]
+
+
+def normalise_rows(scores: np.ndarray, method: Normalisation = "minmax") -> np.ndarray:
+    """Normalise a ``(N_M, K)`` score matrix per row (per clip, over its candidates).
+
+    See the module docstring for the methods and why per row.
+
+    Raises
+    ------
+    InvalidValueError
+        On an unknown method.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if method == "none":
+        return scores.copy()
+    if method == "minmax":
+        low = scores.min(axis=1, keepdims=True)
+        spread = scores.max(axis=1, keepdims=True) - low
+        flat = spread <= _FLAT
+        return np.where(flat, 0.5, (scores - low) / np.where(flat, 1.0, spread))
+    if method == "zscore":
+        spread = scores.std(axis=1, keepdims=True)
+        flat = spread <= _FLAT
+        return np.where(flat, 0.0, (scores - scores.mean(axis=1, keepdims=True)) / np.where(flat, 1.0, spread))
+    raise InvalidValueError(f"unknown normalisation {method!r}; known: minmax, zscore, none")
+
+
+def emotional_similarity(
+    music_va: ArrayLike,
+    image_va: ArrayLike,
+    candidates: Candidates,
+    *,
+    metric: str = "cosine",
+    centre: Centre = "neutral",
+) -> np.ndarray:
+    """E between each clip and each of its candidate images (EMID Sec. 3.1.3).
+
+    Parameters
+    ----------
+    music_va
+        ``(N_M, 2)`` valence-arousal of the clips (EMID: the clip's emotion
+        distribution averaged over its categories' lexicon VA).
+    image_va
+        ``(N_I, 2)`` valence-arousal of the images (EMID: their category's VA).
+    candidates
+        The top-K candidates of every clip.
+    metric
+        ``"cosine"`` (EMID: cosine of centred VA, default), ``"inverse-euclidean"``
+        (EIMG Eq. 1) or ``"gaussian"``; see :mod:`moodbridge.emotion.similarity`.
+    centre
+        Centre of the cosine: ``"neutral"`` (the VA origin, EMID), ``"mean"``
+        (the mean VA of **all** images, not of one clip's candidates) or a point.
+        Ignored by the other metrics.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N_M, K)`` float64 E, aligned with ``candidates.indices``.
+
+    Raises
+    ------
+    InvalidValueError
+        On invalid VA, or VA counts that do not match the candidates.
+    """
+    music = as_va_array(music_va, name="music VA")
+    images = as_va_array(image_va, name="image VA")
+    if len(music) != candidates.n_music:
+        raise InvalidValueError(f"music VA has {len(music)} rows but there are {candidates.n_music} music clips")
+    if len(images) <= int(candidates.indices.max(initial=-1)):
+        raise InvalidValueError(
+            f"image VA has {len(images)} rows but the candidates refer to image {int(candidates.indices.max())}"
+        )
+    function = get_similarity(metric)
+    params = {}
+    if function is get_similarity("cosine"):
+        params["centre"] = resolve_centre(centre, images)
+    k = candidates.k
+    flat = function(np.repeat(music, k, axis=0), images[candidates.indices.ravel()], pairwise=False, **params)
+    return np.asarray(flat, dtype=np.float64).reshape(candidates.n_music, k)
+
+
+def check_alpha_m(alpha: float, m: int, k: int) -> tuple[float, int]:
+    """Validate α (in ``[0, 1]``) and m (``1 ≤ m ≤ K``).
+
+    Raises
+    ------
+    InvalidValueError
+        With the offending value and the allowed range.
+    """
+    try:
+        alpha = float(alpha)
+    except (TypeError, ValueError):
+        raise InvalidValueError(f"alpha must be a number in [0, 1], got {alpha!r}") from None
+    if not 0.0 <= alpha <= 1.0:
+        raise InvalidValueError(f"alpha must be in [0, 1] (1 = semantic only, 0 = emotion only), got {alpha!r}")
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+        raise InvalidValueError(f"m (images per clip) must be a positive integer, got {m!r}")
+    if m > k:
+        raise InvalidValueError(f"m = {m} images per clip but only k = {k} candidates; m must be at most k")
+    return alpha, int(m)
+
+
+def combine(
+    candidates: Candidates,
+    emotional: np.ndarray,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    m: int = DEFAULT_M,
+    normalisation: Normalisation = "minmax",
+    metric: str = "cosine",
+) -> Pairing:
+    """``T = α · S' + (1 − α) · E'`` per clip and the m best candidates (EMID Eq. 2).
+
+    Parameters
+    ----------
+    candidates
+        Top-K candidates with their semantic scores S.
+    emotional
+        ``(N_M, K)`` E aligned with ``candidates`` (:func:`emotional_similarity`).
+    alpha
+        Weight of semantics, in ``[0, 1]`` (EMID: 0.6; 1 = semantic ranking only).
+    m
+        Images kept per clip (EMID: 3), at most K.
+    normalisation
+        How S and E are made comparable per clip (module docstring).
+    metric
+        Name of the E metric, recorded in the result.
+
+    Raises
+    ------
+    InvalidValueError
+        On α outside ``[0, 1]``, a bad m, or E of the wrong shape.
+    """
+    alpha, m = check_alpha_m(alpha, m, candidates.k)
+    emotional = np.asarray(emotional, dtype=np.float64)
+    if emotional.shape != candidates.scores.shape:
+        raise InvalidValueError(
+            f"emotional similarity has shape {emotional.shape} but the candidates {candidates.scores.shape}"
+        )
+    semantic = candidates.scores.astype(np.float64)
+    s_norm, e_norm = normalise_rows(semantic, normalisation), normalise_rows(emotional, normalisation)
+    total = alpha * s_norm + (1.0 - alpha) * e_norm
+    # Sort keys, last is primary: T desc, then raw S desc, then image index asc.
+    order = np.lexsort((candidates.indices, -semantic, -total), axis=1)[:, :m]
+
+    def pick(a: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(a, order, axis=1).ravel()
+
+    n = candidates.n_music
+    return Pairing(
+        clip=np.repeat(np.arange(n, dtype=np.int64), m),
+        image=pick(candidates.indices),
+        rank=np.tile(np.arange(m, dtype=np.int64), n),
+        semantic=pick(semantic),
+        emotional=pick(emotional),
+        semantic_norm=pick(s_norm),
+        emotional_norm=pick(e_norm),
+        total=pick(total),
+        alpha=alpha,
+        normalisation=normalisation,
+        metric=metric,
+    )
+
+
+def pair(
+    music: ArrayLike,
+    images: ArrayLike,
+    music_va: ArrayLike,
+    image_va: ArrayLike,
+    *,
+    k: int = DEFAULT_K,
+    m: int = DEFAULT_M,
+    alpha: float = DEFAULT_ALPHA,
+    metric: str = "cosine",
+    centre: Centre = "neutral",
+    normalisation: Normalisation = "minmax",
+    backend: Backend = "auto",
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    normalise: bool = False,
+    clamp_k: bool = False,
+) -> Pairing:
+    """EMID pairing end to end (Sec. 3.1.2-3.1.3): top-K by S, E, T, m per clip.
+
+    Parameters
+    ----------
+    music, images
+        ``(N_M, d)`` and ``(N_I, d)`` embeddings in one joint space, rows
+        L2-normalised (or pass ``normalise=True``).
+    music_va, image_va
+        ``(N_M, 2)`` and ``(N_I, 2)`` valence-arousal points.
+    k, m, alpha
+        Candidates per clip, images kept per clip, weight of semantics.
+    metric, centre
+        The emotional similarity (:func:`emotional_similarity`).
+    normalisation
+        Per-clip normalisation of S and E (module docstring).
+    backend, memory_budget, normalise, clamp_k
+        Passed to :func:`~moodbridge.pairing.topk.top_k_candidates`.
+
+    Returns
+    -------
+    Pairing
+
+    Notes
+    -----
+    Memory: the top-K search is bounded by ``memory_budget``; E and T are
+    computed for :data:`_CLIP_CHUNK` clips at a time; the candidates
+    (``12 · N_M · K`` bytes) and the result are the only parts that grow with
+    the library, linearly in ``N_M`` and never with ``N_M · N_I``.
+
+    Raises
+    ------
+    InvalidValueError
+        On any invalid input; the parameters and VA points are checked before
+        the search runs.
+    """
+    check_k(k, k)
+    check_alpha_m(alpha, m, k)
+    get_similarity(metric)
+    normalise_rows(np.zeros((1, 1)), normalisation)
+    music_va, image_va = as_va_array(music_va, name="music VA"), as_va_array(image_va, name="image VA")
+    for what, va, emb in (("music", music_va, music), ("image", image_va, images)):
+        if np.ndim(emb) >= 1 and len(va) != np.shape(emb)[0]:
+            raise InvalidValueError(f"{len(va)} {what} VA points for {np.shape(emb)[0]} {what} embeddings")
+    candidates = top_k_candidates(
+        music, images, k=k, backend=backend, memory_budget=memory_budget, normalise=normalise, clamp_k=clamp_k
+    )
+    parts = []
+    for r0 in range(0, candidates.n_music, _CLIP_CHUNK):
+        rows = slice(r0, r0 + _CLIP_CHUNK)
+        part = Candidates(candidates.indices[rows], candidates.scores[rows], candidates.backend)
+        emotional = emotional_similarity(music_va[rows], image_va, part, metric=metric, centre=centre)
+        parts.append(combine(part, emotional, alpha=alpha, m=m, normalisation=normalisation, metric=metric))
+    return _concatenate(parts, _CLIP_CHUNK)
+
+
+def _concatenate(parts: list[Pairing], chunk: int) -> Pairing:
+    """Join the pairings of consecutive chunks of ``chunk`` clips."""
+    if len(parts) == 1:
+        return parts[0]
+    arrays = {
+        name: np.concatenate([getattr(p, name) for p in parts])
+        for name in ("image", "rank", "semantic", "emotional", "semantic_norm", "emotional_norm", "total")
+    }
+    clip = np.concatenate([p.clip + i * chunk for i, p in enumerate(parts)])
+    first = parts[0]
+    return Pairing(clip=clip, alpha=first.alpha, normalisation=first.normalisation, metric=first.metric, **arrays)
