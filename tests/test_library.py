@@ -187,3 +187,19 @@ def test_cli_ls_info_and_error_messages(tmp_path):
     res = run_cli("add", str(lib), str(empty), "-q")
     assert res.returncode == 3 and f"{empty}: empty: this folder holds no files" in res.stdout
     assert "Traceback" not in res.stdout + res.stderr
+
+
+def test_add_stores_each_items_emotion_from_its_modalitys_head(tmp_path, mixed_folder):
+    media, _, good = mixed_folder
+    with Library.create(tmp_path / "lib") as library:
+        report = library.add([media], progress=False)
+        assert report.annotated == len(good)
+        for it in library.items():
+            emotions = library.emotions(it)
+            assert len(emotions) == 1, it.path
+            emo = emotions[0]
+            assert emo["head"].split("@")[0] == {"image": "image-va", "audio": "audio-va", "midi": "midi-va"}[it.modality]
+            assert -1 <= emo["valence"] <= 1 and -1 <= emo["arousal"] <= 1
+            assert emo["quadrant"] in {"Q1", "Q2", "Q3", "Q4"}
+        # a second run finds nothing left to estimate
+        assert library.add([media], progress=False).annotated == 0

@@ -147,6 +147,9 @@ def info(
         typer.echo(f"  {k}: {v}")
     for k, v in sorted(desc["labels"].items()):
         typer.echo(f"  label {k}: {v}")
+    for emo in desc["emotions"]:
+        typer.echo(f"  emotion ({emo['head']}): valence {emo['valence']:+.2f}, arousal {emo['arousal']:+.2f}, "
+                   f"{emo['quadrant']}")
     for name, enc in desc["encoders"].items():
         typer.echo(f"  {enc['key']}: {enc['dim']}-d")
         for key, tops in enc.items():

@@ -43,4 +43,5 @@ def describe_item(library: Library, item: Item, *, k: int = 5) -> dict[str, Any]
         "metadata": item.metadata,
         "labels": item.labels,
         "encoders": encoders,
+        "emotions": library.catalogue.emotions_of(item.content_hash),
     }

@@ -41,6 +41,8 @@ class AddReport:
         Files that failed before and have not changed since (not retried).
     encoded
         ``encoder key → number of items embedded`` in this run.
+    annotated
+        Items whose emotion was estimated and stored in this run.
     """
 
     added: list[str] = field(default_factory=list)
@@ -49,6 +51,7 @@ class AddReport:
     failed: list[Failure] = field(default_factory=list)
     known_failures: list[Failure] = field(default_factory=list)
     encoded: dict[str, int] = field(default_factory=dict)
+    annotated: int = 0
 
     @property
     def partial(self) -> bool:
@@ -63,6 +66,8 @@ class AddReport:
         ]
         for key, n in sorted(self.encoded.items()):
             lines.append(f"  {key}: {n} item(s) embedded")
+        if self.annotated:
+            lines.append(f"  emotion estimated for {self.annotated} item(s)")
         if self.failed or self.known_failures:
             lines.append("not added:")
             lines += [f"  {f.message}" for f in self.failed]

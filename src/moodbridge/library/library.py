@@ -86,6 +86,7 @@ class Library:
         encoders: Sequence[str] | None = None,
         batch_size: int = 16,
         progress: bool = True,
+        annotate: bool = True,
     ) -> AddReport:
         """Add files and folders; incremental and resumable (see :mod:`moodbridge.library.ingest`).
 
@@ -99,6 +100,9 @@ class Library:
             Files per batch and per committed transaction.
         progress
             Show a progress bar.
+        annotate
+            Store each new item's emotion from the default head of its modality
+            (:mod:`moodbridge.affect`), computed from the stored features.
         """
         choice: EncoderChoice | None = None
         if encoders is not None:
@@ -106,8 +110,13 @@ class Library:
             for name in encoders:
                 enc = get_encoder(name)
                 choice.setdefault(enc.modality, []).append(enc)
-        return add_paths(self.catalogue, paths, encoders=choice, batch_size=batch_size,
-                         progress=progress, exclude=self.root)
+        report = add_paths(self.catalogue, paths, encoders=choice, batch_size=batch_size,
+                           progress=progress, exclude=self.root)
+        if annotate:
+            from moodbridge.affect.estimate import annotate_items
+
+            report.annotated = annotate_items(self.catalogue, self.items())
+        return report
 
     def import_labels(self, csv_path: str | Path, *, path_column: str | None = None,
                       columns: Sequence[str] | None = None) -> LabelImport:
@@ -121,6 +130,11 @@ class Library:
     def item(self, ref: str | int) -> Item:
         """One item by id, path, file name or content-hash prefix."""
         return self.catalogue.item(ref)
+
+    def emotions(self, item: Item | str | int) -> list[dict[str, Any]]:
+        """Every stored emotion estimate of an item (one per head)."""
+        it = item if isinstance(item, Item) else self.item(item)
+        return self.catalogue.emotions_of(it.content_hash)
 
     def errors(self) -> list[ErrorRecord]:
         """Files that could not be added."""

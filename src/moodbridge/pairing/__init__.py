@@ -4,6 +4,9 @@ emotional similarity E, total score ``T = α S' + (1 − α) E'``, m images per 
 :mod:`~moodbridge.pairing.topk` finds the candidates blockwise (never the full
 music × image matrix); :mod:`~moodbridge.pairing.scores` adds E, normalises S
 and E per clip over its candidates, and keeps the m best by T.
+:mod:`~moodbridge.pairing.expand` (EMID Sec. 3.2.2) finds new clips in full
+tracks by librosa cross-similarity and recurrence quantification; import it from
+there (it loads librosa).
 """
 from moodbridge.pairing.scores import (
     DEFAULT_ALPHA,

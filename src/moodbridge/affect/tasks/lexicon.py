@@ -10,8 +10,10 @@ rating (augmentation; the held-out words are always scored on their plain
 embedding).
 
 Model: an ensemble of one-hidden-layer ReLU MLPs (torch, AdamW, one-cycle
-schedule) on the embedding; the ensemble's average is itself a single wider
-MLP, stored as :class:`moodbridge.affect.models.MLP` and evaluated in numpy.
+schedule) on the embedding, averaged with a ridge regression (see
+:data:`RIDGE_WEIGHT` for why); the ensemble's average and the blend are
+themselves a single wider MLP, stored as
+:class:`moodbridge.affect.models.MLP` and evaluated in numpy.
 
 Metrics: Pearson r of valence and arousal on words never seen in training
 (5-fold cross-validation over a random split of the words, seeded), with a
@@ -36,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from moodbridge.affect.base import load_weights, save_weights, weights_path
-from moodbridge.affect.models import MLP
+from moodbridge.affect.models import MLP, Linear
 from moodbridge.emotion import Lexicon
 from moodbridge.errors import InvalidValueError
 
@@ -48,6 +50,14 @@ MLP_CONFIG: dict[str, Any] = {
     "hidden": 512, "epochs": 20, "weight_decay": 1e-4, "dropout": 0.2, "lr": 2e-3, "batch_size": 128, "members": 2,
 }
 N_FOLDS = 5
+#: Ridge penalty of the linear member.
+RIDGE_ALPHA = 1.0
+#: Weight of the ridge model in the final blend ``(1 - w) * MLP + w * ridge``.  The MLP alone
+#: fits held-out words best, but the blend carries better to phrases: on the NAPS photo
+#: descriptions ("a photo of {description}", task ``naps``) the text part's CV r is
+#: 0.664 / 0.616 (V / A) with the MLP alone, 0.690 / 0.637 with ridge alone and
+#: 0.706 / 0.658 with the 50/50 blend, which costs little on held-out words.
+RIDGE_WEIGHT = 0.5
 
 
 def lexicon_file(data_dir: str | Path) -> Path:
@@ -118,6 +128,31 @@ def fit_mlp_ensemble(X: np.ndarray, Y: np.ndarray, *, seed: int = 0, config: dic
     return MLP([W1, W2], [b1, b2])
 
 
+def blend_with_linear(mlp: MLP, linear: Linear, weight: float) -> MLP:
+    """One MLP computing ``(1 - weight) * mlp(x) + weight * linear(x)``.
+
+    The linear part passes through extra hidden units ``relu(x)`` and
+    ``relu(-x)`` (their difference is ``x``), so the blend stays a plain
+    :class:`~moodbridge.affect.models.MLP`.
+    """
+    (W1, W2), (b1, b2) = mlp.weights, mlp.biases
+    d = W1.shape[1]
+    eye = np.eye(d)
+    C = linear.coef
+    return MLP(
+        [np.vstack([W1, eye, -eye]), np.hstack([(1 - weight) * W2, weight * C, -weight * C])],
+        [np.concatenate([b1, np.zeros(2 * d)]), (1 - weight) * b2 + weight * linear.intercept],
+    )
+
+
+def fit_text_model(X: np.ndarray, Y: np.ndarray, *, seed: int = 0) -> MLP:
+    """The ``text-va`` model: the MLP ensemble blended with ridge (:data:`RIDGE_WEIGHT`)."""
+    from sklearn.linear_model import Ridge
+
+    linear = Linear.from_sklearn(Ridge(alpha=RIDGE_ALPHA).fit(X, Y))
+    return blend_with_linear(fit_mlp_ensemble(X, Y, seed=seed), linear, RIDGE_WEIGHT)
+
+
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
@@ -148,7 +183,7 @@ def training_rows(words: Sequence[str], Y: np.ndarray, idx: np.ndarray, *, progr
 def cross_validate(
     words: Sequence[str], Y: np.ndarray, *, seed: int = 0, folds: Sequence[int] | None = None, progress: bool = True,
 ) -> dict[str, Any]:
-    """Held-out-word metrics of the MLP ensemble and of a ridge baseline.
+    """Held-out-word metrics of the shipped blend, of the MLP ensemble alone and of ridge alone.
 
     Parameters
     ----------
@@ -163,8 +198,9 @@ def cross_validate(
     Returns
     -------
     dict
-        ``per_fold`` (list of metric dicts with ``fold``); with all folds also
-        pooled ``valence_r``, ``arousal_r`` … and ``ridge_valence_r``, ``ridge_arousal_r``.
+        ``per_fold`` (list of metric dicts of the blend, with ``fold``); with all
+        folds also pooled ``valence_r``, ``arousal_r`` … of the blend,
+        ``mlp_valence_r``, ``mlp_arousal_r`` and ``ridge_valence_r``, ``ridge_arousal_r``.
     """
     from sklearn.linear_model import Ridge
     from tqdm.auto import tqdm
@@ -175,21 +211,25 @@ def cross_validate(
     splits = word_folds(len(words), seed=seed)
     run = list(range(len(splits))) if folds is None else list(folds)
     pred = np.zeros_like(Y)
+    mlp = np.zeros_like(Y)
     ridge = np.zeros_like(Y)
     per_fold = []
     for k in tqdm(run, desc="lexicon CV", disable=not progress, unit="fold"):
         test = splits[k]
         train = np.setdiff1d(np.arange(len(words)), test)
         Xtr, Ytr = training_rows(words, Y, train)
-        model = fit_mlp_ensemble(Xtr, Ytr, seed=seed + k)
-        pred[test] = model.predict(X0[test])
-        ridge[test] = Ridge(alpha=1.0).fit(X0[train], Y[train]).predict(X0[test])
+        linear = Linear.from_sklearn(Ridge(alpha=RIDGE_ALPHA).fit(Xtr, Ytr))
+        ensemble = fit_mlp_ensemble(Xtr, Ytr, seed=seed + k)
+        mlp[test] = ensemble.predict(X0[test])
+        ridge[test] = linear.predict(X0[test])
+        pred[test] = blend_with_linear(ensemble, linear, RIDGE_WEIGHT).predict(X0[test])
         per_fold.append({"fold": k, **_metrics(pred[test], Y[test])})
     out: dict[str, Any] = {"per_fold": per_fold}
     if folds is None:
         out.update(_metrics(pred, Y))
-        base = _metrics(ridge, Y)
-        out.update({"ridge_valence_r": base["valence_r"], "ridge_arousal_r": base["arousal_r"]})
+        for name, p in (("mlp", mlp), ("ridge", ridge)):
+            part = _metrics(p, Y)
+            out.update({f"{name}_valence_r": part["valence_r"], f"{name}_arousal_r": part["arousal_r"]})
     return out
 
 
@@ -219,17 +259,21 @@ def train(data_dir: str | Path, *, seed: int = 0, out: str | Path | None = None,
     words, Y = load_words(data_dir)
     cv = cross_validate(words, Y, seed=seed, progress=progress)
     X, Yrows = training_rows(words, Y, np.arange(len(words)), progress=progress)
-    model = fit_mlp_ensemble(X, Yrows, seed=seed + 100)
+    model = fit_text_model(X, Yrows, seed=seed + 100)
+    # float32 storage halves the file; predictions change by < 1e-6
+    model = MLP([w.astype(np.float32) for w in model.weights], [b.astype(np.float32) for b in model.biases])
     from moodbridge.encoders import get_encoder
 
     meta = {
         "head": TextVAHead.name, "version": TextVAHead.version, "task": "lexicon", "seed": seed,
         "data": lexicon_file(data_dir).name, "n": len(words), "encoder": get_encoder("minilm").key,
-        "model": "mean of MLP ensemble (torch-trained, numpy-evaluated)", "config": dict(MLP_CONFIG),
+        "model": "MLP ensemble (torch-trained) blended with ridge, one numpy MLP", "config": dict(MLP_CONFIG),
+        "ridge_alpha": RIDGE_ALPHA, "ridge_weight": RIDGE_WEIGHT,
         "templates": list(TRAIN_TEMPLATES), "cv_folds": N_FOLDS,
         "cv_valence_r": cv["valence_r"], "cv_arousal_r": cv["arousal_r"],
         "cv_valence_mae": cv["valence_mae"], "cv_arousal_mae": cv["arousal_mae"],
         "cv_ridge_valence_r": cv["ridge_valence_r"], "cv_ridge_arousal_r": cv["ridge_arousal_r"],
+        "cv_mlp_valence_r": cv["mlp_valence_r"], "cv_mlp_arousal_r": cv["mlp_arousal_r"],
         "cv_per_fold": cv["per_fold"],
         "reference": "Mohammad (2018), NRC-VAD lexicon v1",
     }
