@@ -10,7 +10,7 @@ Features
     probabilities (500 values), concatenated in :data:`BLOCKS` order.  The
     standard deviations over patches and 111 librosa descriptors (MFCC,
     chroma, spectral contrast, tonnetz statistics) did not improve the
-    cross-validated F1 (see ``docs/emotion-audio.md``).
+    cross-validated F1 (see ``docs/emotion.md``).
 
 Model
     A multinomial logistic regression (L2, ``C = 0.01``) on the standardised

@@ -15,7 +15,7 @@ Image-to-Music Generation", IEEE Trans. Multimedia, 2023): 15-second piano
 clips rated for valence and arousal on 1-9 by six annotators, whose mean is
 converted to ``[-1, 1]`` with :data:`moodbridge.emotion.SCALE_1_9`. See
 :mod:`moodbridge.affect.tasks.eimg` for the training and
-cross-validation protocol and ``docs/emotion-midi.md`` for the metrics.
+cross-validation protocol and ``docs/emotion.md`` for the metrics.
 """
 from __future__ import annotations
 

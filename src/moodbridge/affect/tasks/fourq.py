@@ -9,7 +9,7 @@ Features come from :func:`moodbridge.affect.training_data.encoder_outputs`
 (cached in a library under ``~/.cache/moodbridge/training/4q``), so a
 second run does no audio work.  :func:`train` reports two cross-validations
 of the fixed model configuration (:data:`CONFIG`, chosen by the same
-cross-validations; see ``docs/emotion-audio.md``):
+cross-validations; see ``docs/emotion.md``):
 
 * ``stratified``: repeated stratified 5-fold (:data:`CV_REPEATS` repeats);
 * ``artist``: repeated stratified 5-fold with all clips of an artist in one
