@@ -256,6 +256,18 @@ def affect_eval(
     typer.echo(json.dumps(metrics, sort_keys=True))
 
 
+def _register_command_modules() -> None:
+    """Commands that live in their own modules (kept out of this file's imports until used)."""
+    from moodbridge.cli_pair import register as register_pair
+    from moodbridge.cli_search import register as register_search
+
+    register_pair(app)
+    register_search(app)
+
+
+_register_command_modules()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Entry point for ``python -m moodbridge``."""
     app(prog_name="moodbridge")

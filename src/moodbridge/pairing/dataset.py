@@ -1,0 +1,395 @@
+"""Build an EMID-style music-image pair data set from a library, and write it out.
+
+:func:`build_pairs` takes a library's audio items as the music clips and its
+image items as the images, embeds both with the offline semantic bridge
+(:mod:`moodbridge.pairing.bridge`), gives each item a valence-arousal point,
+and runs :func:`moodbridge.pairing.pair` (top-K by S, E, T, m per clip).
+:func:`write_outputs` writes ``pairs.csv``, ``pairs.parquet`` and
+``dataset.json``, each atomically.
+
+Where each item's VA comes from (recorded per item in the ``*_source`` columns)
+-------------------------------------------------------------------------------
+1. ``label:valence,arousal`` — numeric ``valence`` and ``arousal`` labels,
+   on the scale named by a ``scale`` label (:func:`moodbridge.emotion.get_scale`,
+   e.g. ``1-9``), else read as already in ``[-1, 1]``.
+2. ``label:<column>=<value>`` — a category label in one of
+   :data:`CATEGORY_COLUMNS` (``mood``, ``emotion`` …) found in a built-in
+   taxonomy by name, alias or lexicon word, tried in the order of
+   :data:`TAXONOMY_ORDER` (AudioSet's music moods first).  EMID places a
+   category at the lexicon VA of its words; the taxonomies ship those points.
+   For the demo's moods: happy, tender → AudioSet; calm → Cowen's
+   calm/relaxing; energetic → Cowen's energizing/pump-up (by its word).
+3. ``text:<column>=<value>`` — a category found in no taxonomy (the demo's
+   "nostalgic") is read by the text emotion head (NRC-VAD-trained, on the
+   MiniLM embedding of ``"<value> music"`` or ``"a photo of <value>"``).
+4. ``head:<head key>`` — otherwise the stored estimate of the modality's
+   default emotion head (``image-va``, ``audio-va``), else any stored head.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from moodbridge.errors import InvalidValueError, LibraryError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from moodbridge.library import Item, Library
+    from moodbridge.pairing.scores import Pairing
+
+#: Label columns read as an emotion category, in this order.
+CATEGORY_COLUMNS: tuple[str, ...] = ("mood", "emotion", "category", "emotion_category", "quadrant")
+#: Taxonomies a category label is looked up in, in this order.
+TAXONOMY_ORDER: tuple[str, ...] = ("audioset", "cowen", "mikels", "quadrants")
+#: Text templates for category labels no taxonomy knows, per modality.
+TEXT_TEMPLATES: dict[str, str] = {"audio": "{} music", "image": "a photo of {}"}
+
+PAIRS_CSV = "pairs.csv"
+PAIRS_PARQUET = "pairs.parquet"
+DATASET_JSON = "dataset.json"
+
+COLUMNS: tuple[str, ...] = (
+    "clip_path", "image_path", "rank", "S", "E", "T", "S_norm", "E_norm",
+    "clip_valence", "clip_arousal", "clip_quadrant", "clip_source",
+    "image_valence", "image_arousal", "image_quadrant", "image_source",
+)
+
+
+@dataclass
+class PairTable:
+    """The pairs of a library and how they were made.
+
+    Attributes
+    ----------
+    frame
+        One row per pair (:data:`COLUMNS`), ordered by clip then rank.
+    pairing
+        The raw :class:`~moodbridge.pairing.Pairing` (indices into ``music`` / ``images``).
+    music, images
+        The library items paired, in index order.
+    music_va, image_va
+        ``(N, 2)`` VA used for E.
+    music_sources, image_sources
+        Where each item's VA came from (module docstring).
+    k
+        Candidates per clip actually used (after clamping).
+    library_path, fingerprint
+        The library folder and a hash of its paired items' sorted content hashes.
+    params
+        The pairing parameters.
+    """
+
+    frame: "pd.DataFrame"
+    pairing: "Pairing"
+    music: list["Item"]
+    images: list["Item"]
+    music_va: np.ndarray
+    image_va: np.ndarray
+    music_sources: list[str]
+    image_sources: list[str]
+    k: int
+    library_path: str
+    fingerprint: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def source_counts(self) -> dict[str, dict[str, int]]:
+        """How many clips and images took their VA from each kind of source."""
+        def kinds(sources: list[str]) -> dict[str, int]:
+            return dict(Counter(s.split(":", 1)[0] + ":" + s.split(":", 1)[1].split("=")[0] for s in sources))
+        return {"music": kinds(self.music_sources), "images": kinds(self.image_sources)}
+
+
+# --- VA per item ---------------------------------------------------------------------------
+
+def _float(value: str, what: str, item: "Item") -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InvalidValueError(f"{item.path}: label {what}={value!r} is not a number") from None
+    if not np.isfinite(x):
+        raise InvalidValueError(f"{item.path}: label {what}={value!r} is not finite")
+    return x
+
+
+def _labelled_va(item: "Item") -> tuple[np.ndarray, str] | None:
+    labels = {k.lower(): v for k, v in item.labels.items()}
+    if "valence" not in labels or "arousal" not in labels:
+        return None
+    from moodbridge.emotion import get_scale
+
+    v, a = _float(labels["valence"], "valence", item), _float(labels["arousal"], "arousal", item)
+    if labels.get("scale"):
+        scale = get_scale(labels["scale"])
+        point = np.array([scale.to_va(v), scale.to_va(a)], dtype=np.float64)
+        return point, f"label:valence,arousal({scale.name})"
+    if not (-1.0 <= v <= 1.0 and -1.0 <= a <= 1.0):
+        raise InvalidValueError(
+            f"{item.path}: labels valence={v:g}, arousal={a:g} lie outside [-1, 1]; "
+            "add a 'scale' label (e.g. 1-9) to say what scale they are on"
+        )
+    return np.array([v, a]), "label:valence,arousal"
+
+
+def _taxonomy_va(value: str) -> tuple[np.ndarray, str] | None:
+    from moodbridge.emotion import get_taxonomy
+    from moodbridge.emotion.lexicon import normalise_word
+
+    key = normalise_word(value)
+    for name in TAXONOMY_ORDER:
+        tax = get_taxonomy(name)
+        for cat in tax:
+            if cat.matches(key):
+                return np.array([cat.va.valence, cat.va.arousal]), f"{name}/{cat.name}"
+    for name in TAXONOMY_ORDER:  # then by lexicon word ("energetic" -> energizing/pump-up)
+        for cat in get_taxonomy(name):
+            if key in (normalise_word(w) for w in cat.words):
+                return np.array([cat.va.valence, cat.va.arousal]), f"{name}/{cat.name}"
+    return None
+
+
+def _category_label(item: "Item") -> tuple[str, str] | None:
+    labels = {k.lower(): v for k, v in item.labels.items()}
+    for col in CATEGORY_COLUMNS:
+        value = (labels.get(col) or "").strip()
+        if value:
+            return col, value
+    return None
+
+
+def _head_va(library: "Library", item: "Item") -> tuple[np.ndarray, str]:
+    from moodbridge.affect.estimate import DEFAULT_HEADS
+
+    estimates = library.emotions(item)
+    if not estimates:
+        raise LibraryError(
+            f"{item.path}: no emotion label and no stored emotion estimate; "
+            f"re-add it with emotion annotation on, or attach valence/arousal or mood labels"
+        )
+    wanted = DEFAULT_HEADS.get(item.modality)
+    chosen = next((e for e in estimates if e["head"].split("@")[0] == wanted), estimates[0])
+    return np.array([float(chosen["valence"]), float(chosen["arousal"])]), f"head:{chosen['head']}"
+
+
+def item_va(library: "Library", items: list["Item"]) -> tuple[np.ndarray, list[str]]:
+    """``(N, 2)`` VA of items and where each came from (module docstring)."""
+    va = np.zeros((len(items), 2))
+    sources: list[str] = [""] * len(items)
+    text_todo: list[tuple[int, str, str]] = []
+    for i, it in enumerate(items):
+        found = _labelled_va(it)
+        if found is None:
+            cat = _category_label(it)
+            if cat is not None:
+                hit = _taxonomy_va(cat[1])
+                if hit is not None:
+                    found = (hit[0], f"label:{cat[0]}={cat[1]}({hit[1]})")
+                elif it.modality in TEXT_TEMPLATES:
+                    text_todo.append((i, cat[0], cat[1]))
+                    continue
+        if found is None:
+            found = _head_va(library, it)
+        va[i], sources[i] = found
+    if text_todo:
+        from moodbridge.affect.heads.text import TextVAHead
+        from moodbridge.affect.semantic import apply_template
+
+        texts = [apply_template([value], TEXT_TEMPLATES[items[i].modality])[0] for i, _, value in text_todo]
+        points = TextVAHead().predict_texts(texts)
+        for (i, col, value), point in zip(text_todo, points):
+            va[i], sources[i] = point, f"text:{col}={value}"
+    return np.clip(va, -1.0, 1.0), sources
+
+
+# --- building the pairs ----------------------------------------------------------------------
+
+def library_fingerprint(items: list["Item"]) -> str:
+    """SHA-256 of the items' sorted content hashes (one per line)."""
+    return hashlib.sha256("\n".join(sorted(it.content_hash for it in items)).encode()).hexdigest()
+
+
+def _checked_bridge(library: "Library", items: list["Item"], what: str) -> np.ndarray:
+    from moodbridge.pairing.bridge import bridge_embeddings
+
+    emb = bridge_embeddings(library, items)
+    bad = ~np.isfinite(emb).all(axis=1) | (np.linalg.norm(np.nan_to_num(emb), axis=1) < 1e-6)
+    if bad.any():
+        first = items[int(np.argmax(bad))].path
+        raise InvalidValueError(
+            f"{int(bad.sum())} {what} item(s) have NaN, infinite or empty semantic embeddings (first: {first}); "
+            "re-add them to recompute their features"
+        )
+    return emb.astype(np.float32)
+
+
+def build_pairs(
+    library: "Library",
+    *,
+    alpha: float = 0.6,
+    k: int = 100,
+    m: int = 3,
+    metric: str = "cosine",
+    normalisation: str = "minmax",
+    clamp_k: bool = False,
+) -> PairTable:
+    """Pair every audio clip of a library with its m best images (EMID Sec. 3.1).
+
+    Parameters
+    ----------
+    library
+        An open library with audio and image items.
+    alpha
+        Weight of the semantic term in ``T = α S' + (1 − α) E'``.
+    k
+        Candidate images per clip, chosen by S (EMID: 100).
+    m
+        Images kept per clip (EMID: 3).
+    metric
+        Emotional similarity: ``"cosine"`` (EMID) or ``"inverse-euclidean"`` (EIMG).
+    normalisation
+        Per-clip normalisation of S and E over the K candidates (``"minmax"``,
+        ``"zscore"``, ``"none"``; see :mod:`moodbridge.pairing.scores`).
+    clamp_k
+        When ``k`` exceeds the number of images, use all images instead of failing.
+
+    Raises
+    ------
+    LibraryError
+        If the library is empty or has no audio or no image items, or an item
+        lacks the stored features or emotion it needs.
+    InvalidValueError
+        On bad parameters, ``k`` larger than the number of images (unless
+        ``clamp_k``), or NaN embeddings.
+    """
+    import pandas as pd
+
+    from moodbridge.emotion import quadrants
+    from moodbridge.pairing.scores import pair
+    from moodbridge.pairing.topk import check_k
+
+    root = str(library.root)
+    everything = library.items()
+    if not everything:
+        raise LibraryError(f"{root}: the library is empty; add music and images with 'moodbridge add'")
+    music, images = library.items(modality="audio"), library.items(modality="image")
+    counts = Counter(it.modality for it in everything)
+    have = ", ".join(f"{n} {mod}" for mod, n in sorted(counts.items()))
+    if not music:
+        raise LibraryError(f"{root}: no audio items to pair (the library has {have}); add music clips")
+    if not images:
+        raise LibraryError(f"{root}: no image items to pair with (the library has {have}); add images")
+    if isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k > len(images) and not clamp_k:
+        raise InvalidValueError(
+            f"k = {k} candidates per clip but the library has only {len(images)} images; "
+            f"lower k (at most {len(images)}) or pass --clamp-k (clamp_k=True) to use all images"
+        )
+    k_used = check_k(k, len(images), clamp=clamp_k)
+    if isinstance(m, (int, np.integer)) and not isinstance(m, bool) and m > k_used:
+        raise InvalidValueError(f"m = {m} images per clip but only k = {k_used} candidates; m must be at most k")
+
+    X = _checked_bridge(library, music, "audio")
+    Y = _checked_bridge(library, images, "image")
+    music_va, music_src = item_va(library, music)
+    image_va, image_src = item_va(library, images)
+    p = pair(X, Y, music_va, image_va, k=k_used, m=m, alpha=alpha, metric=metric,
+             normalisation=normalisation, normalise=True)  # type: ignore[arg-type]
+
+    mq, iq = quadrants(music_va), quadrants(image_va)
+    ci, ii = p.clip, p.image
+    frame = pd.DataFrame({
+        "clip_path": [music[c].path for c in ci],
+        "image_path": [images[j].path for j in ii],
+        "rank": p.rank,
+        "S": p.semantic, "E": p.emotional, "T": p.total,
+        "S_norm": p.semantic_norm, "E_norm": p.emotional_norm,
+        "clip_valence": music_va[ci, 0], "clip_arousal": music_va[ci, 1],
+        "clip_quadrant": [f"Q{q}" for q in mq[ci]],
+        "clip_source": [music_src[c] for c in ci],
+        "image_valence": image_va[ii, 0], "image_arousal": image_va[ii, 1],
+        "image_quadrant": [f"Q{q}" for q in iq[ii]],
+        "image_source": [image_src[j] for j in ii],
+    }, columns=list(COLUMNS))
+    params = {"alpha": float(p.alpha), "k": int(k), "k_used": int(k_used), "m": int(m), "metric": metric,
+              "normalisation": normalisation, "clamp_k": bool(clamp_k)}
+    return PairTable(frame=frame, pairing=p, music=music, images=images, music_va=music_va, image_va=image_va,
+                     music_sources=music_src, image_sources=image_src, k=k_used, library_path=root,
+                     fingerprint=library_fingerprint(music + images), params=params)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+def _bridge_settings() -> dict[str, Any]:
+    from moodbridge.pairing import bridge
+
+    return {"space": "all-MiniLM-L6-v2 (minilm), 384-d", "image": f"{bridge.IMAGE_ENCODER} {bridge.IMAGE_OUTPUT}, "
+            f"top-{bridge.IMAGE_TOP_K} classes, template {bridge.IMAGE_TEMPLATE!r}",
+            "audio": f"{' + '.join(bridge.TAGGERS)} {bridge.TAG_OUTPUT}, contrast-weighted, "
+            f"template {bridge.TAG_TEMPLATE!r}"}
+
+
+def write_outputs(table: PairTable, out_dir: str | Path, *, params: dict[str, Any] | None = None) -> dict[str, Path]:
+    """Write ``pairs.csv``, ``pairs.parquet`` and ``dataset.json`` into ``out_dir``.
+
+    Each file is written to a temporary name in ``out_dir`` and renamed into
+    place, so a reader never sees a half-written file.  ``dataset.json`` holds
+    the parameters (``table.params`` updated with ``params``), the library
+    path and fingerprint, item and pair counts, the VA sources, the bridge
+    settings and the moodbridge version.
+
+    Returns
+    -------
+    dict
+        ``{"csv": path, "parquet": path, "json": path}``.
+
+    Raises
+    ------
+    InvalidValueError
+        If ``out_dir`` exists and is not a folder, or cannot be written.
+    """
+    from moodbridge import __version__
+
+    out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise InvalidValueError(f"{out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidValueError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    meta = {
+        "format": "moodbridge-pairs",
+        "format_version": 1,
+        "moodbridge_version": __version__,
+        "library": table.library_path,
+        "library_fingerprint": table.fingerprint,
+        "parameters": {**table.params, **(params or {})},
+        "counts": {"music": len(table.music), "images": len(table.images), "pairs": len(table.frame)},
+        "va_sources": table.source_counts(),
+        "semantic_bridge": _bridge_settings(),
+        "columns": list(table.frame.columns),
+        "files": {"csv": PAIRS_CSV, "parquet": PAIRS_PARQUET},
+    }
+    targets = {"csv": out / PAIRS_CSV, "parquet": out / PAIRS_PARQUET, "json": out / DATASET_JSON}
+    tmps = {key: path.with_name(f".{path.name}.{os.getpid()}.tmp") for key, path in targets.items()}
+    try:
+        table.frame.to_csv(tmps["csv"], index=False)
+        table.frame.to_parquet(tmps["parquet"], index=False)
+        tmps["json"].write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        for key in ("csv", "parquet", "json"):  # dataset.json last: it marks a complete set
+            tmps[key].replace(targets[key])
+    except OSError as exc:
+        raise InvalidValueError(f"{out}: cannot write the pair files ({exc.strerror or exc})") from None
+    finally:
+        for tmp in tmps.values():
+            if tmp.exists():
+                tmp.unlink()
+    return targets

@@ -1,0 +1,453 @@
+"""``moodbridge search``: items of one modality of a library that match a query file or text.
+
+Two methods, chosen per query:
+
+Joint space (Emo-CLIM style)
+    When the library holds a trained joint space (``LIB/spaces/<name>/``,
+    written by :meth:`~moodbridge.align.JointSpace.save` through
+    ``moodbridge align train``) with a head for the query's modality and a
+    FAISS index of the target modality (``LIB/indexes/<name>/``, built by
+    :func:`~moodbridge.search.index_library`), the query's encoder features
+    are embedded with the query modality's projection head and the target
+    index is searched; the score is the cosine in the joint space.  The
+    encoders that feed each head are recorded by ``align train`` in
+    ``LIB/spaces/<name>/moodbridge-space.json`` (:data:`SPACE_INFO_FILE`).
+
+Fallback
+    Otherwise every target item with a stored emotion is ranked by
+
+    * the inverse Euclidean VA similarity ``1 / (1 + d)`` (EIMG Eq. 1, see
+      :func:`moodbridge.emotion.similarity.inverse_euclidean_similarity`)
+      between the query's valence-arousal (from the default emotion head of
+      its modality, :func:`moodbridge.affect.estimate.head_for`) and the
+      item's stored VA from the default head of its modality; and
+    * when the semantic bridge (:mod:`moodbridge.pairing.bridge`) is
+      available, the cosine between the query's and the item's bridge
+      embeddings (384-d, a shared text-embedding space).
+
+    With the bridge, both terms are min-max normalised over the candidates and
+    combined with weights :data:`FALLBACK_WEIGHTS` (0.5 VA, 0.5 bridge);
+    a constant term (all candidates equal) counts 0.5 for every candidate.
+    Without the bridge the score is the raw VA similarity in ``[0.26, 1]``.
+    The result says which method ran (``SearchResult.method``) and why.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moodbridge.errors import InvalidValueError, LibraryError, MoodbridgeError
+
+__all__ = [
+    "DEFAULT_FEATURES",
+    "FALLBACK_METHOD",
+    "FALLBACK_WEIGHTS",
+    "SPACE_INFO_FILE",
+    "TARGETS",
+    "Hit",
+    "SearchResult",
+    "joint_spaces",
+    "library_features",
+    "resolve_target",
+    "search_library",
+    "space_info",
+]
+
+#: ``--to`` names → library modality.
+TARGETS: dict[str, str] = {"music": "audio", "audio": "audio", "image": "image", "midi": "midi"}
+#: Encoder features that feed a joint-space head, per modality ("a+b": concatenated in that order).
+DEFAULT_FEATURES: dict[str, str] = {
+    "image": "effnet-lite0",
+    "audio": "musicnn-msd+musicnn-mtt",
+    "midi": "midi-stats",
+    "text": "minilm",
+}
+#: Weights of the fallback score: (VA similarity, semantic-bridge cosine), after min-max over the candidates.
+FALLBACK_WEIGHTS: tuple[float, float] = (0.5, 0.5)
+FALLBACK_METHOD = "fallback: emotion heads' VA distance + semantic bridge"
+FALLBACK_METHOD_VA_ONLY = "fallback: emotion heads' VA distance (semantic bridge unavailable)"
+#: Written by ``align train`` beside a saved joint space: encoders per head, label, training facts.
+SPACE_INFO_FILE = "moodbridge-space.json"
+SPACES_DIR = "spaces"
+
+
+@dataclass
+class Hit:
+    """One ranked item."""
+
+    rank: int
+    id: int
+    path: str
+    name: str
+    score: float
+    valence: float | None = None
+    arousal: float | None = None
+    quadrant: str | None = None
+    head: str | None = None
+    #: the parts of the score (``va_similarity``, ``bridge_cosine``, ``joint_cosine``)
+    components: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SearchResult:
+    """What :func:`search_library` found, and how."""
+
+    query: str
+    query_kind: str  # "file" or "text"
+    query_modality: str
+    target: str  # library modality searched
+    method: str
+    space: str | None
+    query_emotion: dict[str, Any] | None
+    hits: list[Hit]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def used_joint_space(self) -> bool:
+        return self.space is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (for ``--json``)."""
+        return asdict(self)
+
+
+# ----------------------------------------------------------------------------- public
+def resolve_target(to: str, library: Any | None = None) -> str:
+    """Library modality for a ``--to`` name; checks the library has items of it.
+
+    Raises
+    ------
+    InvalidValueError
+        On an unknown name.
+    LibraryError
+        If the library has no item of that modality (the message lists what it has).
+    """
+    key = str(to).strip().lower()
+    if key not in TARGETS:
+        raise InvalidValueError(f"--to must be one of music, image, midi; got {to!r}")
+    modality = TARGETS[key]
+    if library is not None and not library.items(modality=modality):
+        counts = library.summary()["by_modality"]
+        have = ", ".join(f"{n} {m}" for m, n in sorted(counts.items())) or "no items"
+        raise LibraryError(f"{library.root}: the library has no {key} ({modality}) items to search (it has {have});"
+                           f" add some with 'moodbridge add'")
+    return modality
+
+
+def space_dir(library: Any, name: str) -> Path:
+    """``LIB/spaces/<name>``."""
+    return Path(getattr(library, "root", library)) / SPACES_DIR / name
+
+
+def space_info(library: Any, name: str) -> dict[str, Any]:
+    """The ``align train`` sidecar of a space (encoders per modality …); ``{}`` if absent or unreadable."""
+    path = space_dir(library, name) / SPACE_INFO_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def joint_spaces(library: Any) -> list[str]:
+    """Names of the saved joint spaces of a library, newest first."""
+    from moodbridge.align.trainer import _is_saved_space
+
+    root = Path(getattr(library, "root", library)) / SPACES_DIR
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if not p.name.startswith(".") and _is_saved_space(p)]
+    found.sort(key=lambda p: (-(p / "model.pt").stat().st_mtime, p.name))
+    return [p.name for p in found]
+
+
+def library_features(library: Any, items: Sequence[Any], spec: str) -> np.ndarray:
+    """``(N, d)`` stored features of ``items``: one encoder, or several joined by ``+`` (concatenated)."""
+    parts = [library.feature_matrix(items, name) for name in spec.split("+")]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+
+def search_library(
+    library: Any,
+    query: Path | str,
+    *,
+    to: str,
+    top: int = 10,
+    space: str | None = None,
+) -> SearchResult:
+    """The ``top`` items of modality ``to`` that best match ``query``.
+
+    Parameters
+    ----------
+    library
+        An open :class:`~moodbridge.library.Library`.
+    query
+        A media file (:class:`~pathlib.Path`: image, audio, MIDI or text file)
+        or a text (``str``).
+    to
+        ``"music"`` (= ``"audio"``), ``"image"`` or ``"midi"``.
+    top
+        How many items (fewer when the library has fewer).
+    space
+        Joint space to use; default: the newest one that has heads for the
+        query's and the target's modality and an index of the target.  A named
+        space that cannot serve the query is an error; with no usable space
+        the fallback runs (see the module docstring).
+
+    Raises
+    ------
+    MoodbridgeError
+        A query file that cannot be decoded (names the file and the cause),
+        a target modality absent from the library, ``top`` not positive, a
+        named space that is missing or lacks the needed heads/index, or a
+        saved space whose input dimension differs from the library's features
+        (both dimensions named).
+    """
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top <= 0:
+        raise InvalidValueError(f"top must be a positive integer, got {top!r}")
+    target = resolve_target(to, library)
+    kind = "file" if isinstance(query, Path) else "text"
+    if kind == "text" and not str(query).strip():
+        raise InvalidValueError("the query text is empty")
+    q_modality, row = _encode_query(query)
+    q_emotion = _query_emotion(q_modality, row)
+    notes: list[str] = []
+
+    chosen, why = _choose_space(library, space, q_modality, target)
+    if chosen is not None:
+        hits, method = _joint_search(library, chosen, q_modality, target, row, top, notes)
+        return SearchResult(str(query), kind, q_modality, target, method, chosen, q_emotion, hits, notes)
+    notes.append(why)
+    hits, method = _fallback_search(library, q_modality, target, row, q_emotion, top, notes)
+    return SearchResult(str(query), kind, q_modality, target, method, None, q_emotion, hits, notes)
+
+
+# ----------------------------------------------------------------------------- query
+def _query_encoders(modality: str) -> list[Any]:
+    """Every offline encoder of ``modality`` (covers the head's and the joint spaces' inputs)."""
+    from moodbridge.encoders import encoder_names, get_encoder
+
+    return [e for e in (get_encoder(n) for n in encoder_names()) if e.modality == modality and not e.optional]
+
+
+def _encode_query(query: Path | str) -> tuple[str, dict[str, dict[str, np.ndarray]]]:
+    """(modality, ``encoder name → outputs``) of the query; MoodbridgeError naming the file when it fails."""
+    from moodbridge.encoders.run import Failure, encode_sources, failure_from
+
+    if isinstance(query, Path):
+        from moodbridge.media import sniff
+
+        if not query.exists():
+            raise MoodbridgeError(f"{query}: cannot read the query file: no such file")
+        if query.is_dir():
+            raise MoodbridgeError(f"{query}: the query must be a file, not a folder")
+        try:
+            modality = sniff(query)
+        except Exception as exc:  # noqa: BLE001 - turned into one readable line
+            raise MoodbridgeError(f"cannot use the query file: {failure_from(exc, str(query)).message}") from None
+    else:
+        modality = "text"
+    result = encode_sources([query], _query_encoders(modality))[0]
+    if isinstance(result, Failure):
+        raise MoodbridgeError(f"cannot use the query file: {result.message}" if isinstance(query, Path)
+                              else f"cannot use the query text: {result.message}")
+    return modality, result
+
+
+def _query_emotion(modality: str, row: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, Any] | None:
+    from moodbridge.affect.estimate import head_for, stack_rows
+
+    head = head_for(modality)
+    if not all(name in row for name in head.encoders):
+        return None
+    est = head.estimate(stack_rows([{name: row[name] for name in head.encoders}]))[0]
+    return {"head": est.head, "valence": float(est.valence), "arousal": float(est.arousal), "quadrant": est.quadrant}
+
+
+def _query_features(row: Mapping[str, Mapping[str, np.ndarray]], spec: str) -> np.ndarray:
+    missing = [n for n in spec.split("+") if n not in row]
+    if missing:
+        raise LibraryError(f"the query has no features from {', '.join(missing)} (needed by the joint space)")
+    return np.concatenate([np.asarray(row[n]["features"], dtype=np.float32).ravel() for n in spec.split("+")])[None, :]
+
+
+# ----------------------------------------------------------------------------- joint space
+def _space_heads(library: Any, name: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """(head hparams per modality, feature spec per modality) of a saved space, read from its JSON files."""
+    try:
+        meta = json.loads((space_dir(library, name) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise LibraryError(f"{space_dir(library, name)}: unreadable joint space: {exc}") from None
+    heads = meta.get("heads", {}) if isinstance(meta, dict) else {}
+    specs = dict(space_info(library, name).get("features", {}))
+    for modality in heads:
+        specs.setdefault(modality, DEFAULT_FEATURES.get(modality, ""))
+    return heads, specs
+
+
+def _choose_space(library: Any, space: str | None, q_modality: str, target: str) -> tuple[str | None, str]:
+    """(space name, "") to use one, or (None, reason) to fall back."""
+    from moodbridge.search.index import _check_name, index_dir
+
+    if space is not None:
+        _check_name(space)
+        if space not in joint_spaces(library):
+            have = ", ".join(joint_spaces(library)) or "none"
+            raise LibraryError(f"{library.root}: no joint space {space!r} (saved spaces: {have});"
+                               f" train one with 'moodbridge align train'")
+        heads, _ = _space_heads(library, space)
+        for m in (q_modality, target):
+            if m not in heads:
+                raise LibraryError(f"joint space {space!r} has no {m} head (it has {', '.join(sorted(heads))})")
+        if not (index_dir(library, space) / f"{target}.json").is_file():
+            raise LibraryError(f"joint space {space!r} has no {target} index in {index_dir(library, space)};"
+                               f" rerun 'moodbridge align train'")
+        return space, ""
+    names = joint_spaces(library)
+    if not names:
+        return None, "no trained joint space in the library (train one with 'moodbridge align train')"
+    for name in names:
+        heads, _ = _space_heads(library, name)
+        if q_modality in heads and target in heads and (index_dir(library, name) / f"{target}.json").is_file():
+            return name, ""
+    return None, (f"no joint space covers {q_modality} -> {target} with a {target} index"
+                  f" (spaces: {', '.join(names)})")
+
+
+def _joint_search(library: Any, name: str, q_modality: str, target: str,
+                  row: Mapping[str, Mapping[str, np.ndarray]], top: int, notes: list[str]) -> tuple[list[Hit], str]:
+    from moodbridge.align import JointSpace
+    from moodbridge.search.index import open_library_index
+
+    heads, specs = _space_heads(library, name)
+    # dimension checks first, from the JSON alone: a clear message naming both sides
+    q = _query_features(row, specs[q_modality])
+    _check_dim(name, q_modality, specs[q_modality], int(heads[q_modality]["in_dim"]), q.shape[1], "query")
+    items = library.items(modality=target)
+    lib_dim = library_features(library, items[:1], specs[target]).shape[1]
+    _check_dim(name, target, specs[target], int(heads[target]["in_dim"]), lib_dim, "library")
+    index = open_library_index(library, name, target)
+    joint = JointSpace.load(space_dir(library, name), device="cpu")
+    embed_dim = int(heads[q_modality].get("embed_dim", index.dim))
+    if index.dim != embed_dim:
+        raise LibraryError(f"joint space {name!r}: its {target} index has dimension {index.dim} but the space embeds"
+                           f" into {embed_dim} dimensions; rerun 'moodbridge align train'")
+    z = joint.embed(q_modality, q)
+    by_id = {it.id: it for it in items}
+    stale = set(int(i) for i in index.ids.tolist()) ^ set(by_id)
+    if stale:
+        notes.append(f"the {target} index of space {name!r} is out of date ({len(index)} indexed, {len(items)} in"
+                     f" the library); rerun 'moodbridge align train' to refresh it")
+    ids, scores = index.search(z[0], top=min(top, len(index)) if len(index) else top)
+    hits: list[Hit] = []
+    for item_id, score in zip(ids.tolist(), scores.tolist()):
+        it = by_id.get(int(item_id)) if item_id is not None and int(item_id) >= 0 else None
+        if it is None:
+            continue
+        va = _item_va(library, it)
+        hits.append(Hit(len(hits) + 1, it.id, it.path, it.name, float(score), *va,
+                        components={"joint_cosine": float(score)}))
+    return hits, f"joint space {name!r}: cosine of projection-head embeddings (FAISS {index.kind} index)"
+
+
+def _check_dim(space: str, modality: str, spec: str, expected: int, got: int, whose: str) -> None:
+    if expected != got:
+        raise LibraryError(
+            f"joint space {space!r}: feature dimension mismatch for {modality}: its head expects {expected}-d"
+            f" features ({spec}), the {whose} features are {got}-d; retrain the space on this library"
+        )
+
+
+# ----------------------------------------------------------------------------- fallback
+def _item_va(library: Any, item: Any) -> tuple[float | None, float | None, str | None, str | None]:
+    """(valence, arousal, quadrant, head) of an item's stored emotion from its modality's default head."""
+    from moodbridge.affect.estimate import head_for
+
+    emotions = library.emotions(item)
+    if not emotions:
+        return None, None, None, None
+    try:
+        key = head_for(item.modality).key
+    except KeyError:
+        key = None
+    emo = next((e for e in emotions if e["head"] == key), emotions[0])
+    return float(emo["valence"]), float(emo["arousal"]), emo["quadrant"], emo["head"]
+
+
+def _bridge(q_modality: str, row: Mapping[str, Mapping[str, np.ndarray]], library: Any,
+            items: Sequence[Any]) -> tuple[np.ndarray | None, str]:
+    """Bridge cosines of the query to each item, or (None, why it is unavailable)."""
+    try:
+        from moodbridge.pairing import bridge as bridge_mod  # written separately; may be absent
+    except Exception as exc:  # noqa: BLE001 - the fallback works without it
+        return None, f"semantic bridge unavailable ({type(exc).__name__}: {exc})"
+    try:
+        from moodbridge.affect.estimate import stack_rows
+
+        zq = np.asarray(bridge_mod.bridge_from_outputs(q_modality, stack_rows([dict(row)])), dtype=np.float32)
+        zi = np.asarray(bridge_mod.bridge_embeddings(library, list(items)), dtype=np.float32)
+        zq = zq.reshape(1, -1)
+        if zi.shape != (len(items), zq.shape[1]):
+            return None, f"semantic bridge unavailable (shapes {zq.shape} and {zi.shape} do not match)"
+        zq = zq / np.maximum(np.linalg.norm(zq, axis=1, keepdims=True), 1e-12)
+        zi = zi / np.maximum(np.linalg.norm(zi, axis=1, keepdims=True), 1e-12)
+        cos = (zi @ zq[0]).astype(np.float64)
+        if not np.isfinite(cos).all():
+            return None, "semantic bridge unavailable (non-finite embeddings)"
+        return cos, ""
+    except MoodbridgeError as exc:
+        return None, f"semantic bridge unavailable ({exc})"
+    except Exception as exc:  # noqa: BLE001 - the fallback works without it
+        return None, f"semantic bridge unavailable ({type(exc).__name__}: {exc})"
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    span = float(x.max() - x.min()) if x.size else 0.0
+    if span <= 1e-12:
+        return np.full_like(x, 0.5, dtype=np.float64)
+    return (x - x.min()) / span
+
+
+def _fallback_search(library: Any, q_modality: str, target: str, row: Mapping[str, Mapping[str, np.ndarray]],
+                     q_emotion: dict[str, Any] | None, top: int, notes: list[str]) -> tuple[list[Hit], str]:
+    from moodbridge.emotion.similarity import inverse_euclidean_similarity
+
+    if q_emotion is None:
+        raise LibraryError(f"cannot estimate the emotion of the {q_modality} query (no head features)")
+    items = library.items(modality=target)
+    with_va = []
+    for it in items:
+        va = _item_va(library, it)
+        if va[0] is not None:
+            with_va.append((it, va))
+    if len(with_va) < len(items):
+        notes.append(f"{len(items) - len(with_va)} {target} item(s) have no stored emotion and were left out")
+    if not with_va:
+        raise LibraryError(f"{library.root}: no {target} item has a stored emotion to compare with")
+    cands = [it for it, _ in with_va]
+    va_items = np.array([[v[0], v[1]] for _, v in with_va], dtype=np.float64)
+    va_sim = np.asarray(inverse_euclidean_similarity(
+        np.array([[q_emotion["valence"], q_emotion["arousal"]]]), va_items), dtype=np.float64).reshape(-1)
+    cos, why = _bridge(q_modality, row, library, cands)
+    w_va, w_br = FALLBACK_WEIGHTS
+    if cos is None:
+        notes.append(why)
+        scores = va_sim
+        method = FALLBACK_METHOD_VA_ONLY
+    else:
+        scores = w_va * _minmax(va_sim) + w_br * _minmax(cos)
+        method = FALLBACK_METHOD
+    order = np.lexsort((np.array([it.id for it in cands]), -scores))[:top]
+    hits = []
+    for rank, i in enumerate(order, 1):
+        it, va = with_va[i]
+        comps = {"va_similarity": float(va_sim[i])}
+        if cos is not None:
+            comps["bridge_cosine"] = float(cos[i])
+        hits.append(Hit(rank, it.id, it.path, it.name, float(scores[i]), *va, components=comps))
+    return hits, method
