@@ -14,6 +14,8 @@ def test_demo_builds_library_from_packaged_media(tmp_path):
     assert "failed 0" in res.stdout
     chelsea = next(l for l in res.stdout.splitlines() if "chelsea.png" in l and "cat" in l)
     assert "cat" in chelsea
+    assert (tmp_path / "pairs" / "pairs.csv").exists() and (tmp_path / "pairs" / "dataset.json").exists()
+    assert "EMID pairing" in res.stdout
     with Library.open(tmp_path / "library") as lib:
         assert lib.catalogue.counts_by_modality() == {"image": 17, "audio": 28}
         moods = {it.labels.get("mood") for it in lib.items(modality="audio")}

@@ -85,7 +85,18 @@ def run_demo(directory: str | Path, *, progress: bool = True, echo: Callable[[st
             mood = item.labels.get("mood", "?")
             echo(f"  {item.name:<32} {mood:<10} " + ", ".join(f"{n} {p:.2f}" for n, p in tops))
         echo("")
+        from moodbridge.pairing.dataset import build_pairs, write_outputs
+
+        table = build_pairs(library, alpha=0.6, k=10, m=3)
+        outputs = write_outputs(table, Path(directory).expanduser().resolve() / "pairs")
+        echo("EMID pairing (alpha 0.6, K 10, m 3): best image per clip")
+        best = table.frame[table.frame["rank"] == 0]
+        for row in best.itertuples():
+            echo(f"  {Path(row.clip_path).name:<32} -> {Path(row.image_path).name:<22} T {row.T:.2f}")
+        echo(f"pairs: {outputs['csv']}")
+        echo("")
         echo(f"try: moodbridge ls {library.root}   |   moodbridge info {library.root} chelsea.png")
+        echo(f"     moodbridge search {library.root} {library.root.parent / 'media' / 'photos' / 'coffee.png'} --to music")
 
 
 def _copy_if_new(src: Path, dst: Path) -> None:
