@@ -9,6 +9,7 @@ of the shipped or given head on such a folder, with ``n``, ``head`` and ``versio
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from types import ModuleType
 
 from moodbridge.errors import InvalidValueError
@@ -27,3 +28,19 @@ def get_task(name: str) -> ModuleType:
     if name not in TASKS:
         raise InvalidValueError(f"unknown task {name!r}; known: {', '.join(TASKS)}")
     return importlib.import_module(TASKS[name])
+
+
+def data_file(data_dir: str | Path, filename: str, what: str) -> Path:
+    """``filename`` inside the folder ``data_dir`` (or ``data_dir`` itself when it is a file).
+
+    Raises
+    ------
+    InvalidValueError
+        If the file does not exist.
+    """
+    path = Path(data_dir)
+    if path.is_dir():
+        path = path / filename
+    if not path.exists():
+        raise InvalidValueError(f"{path}: {what} not found")
+    return path

@@ -39,8 +39,8 @@ import numpy as np
 
 from moodbridge.affect.base import load_weights, save_weights, weights_path
 from moodbridge.affect.models import MLP, Linear
+from moodbridge.affect.tasks import data_file
 from moodbridge.emotion import Lexicon
-from moodbridge.errors import InvalidValueError
 
 LEXICON_FILE = "NRC-VAD-Lexicon_v1.txt"
 #: Templates whose embeddings augment the training rows ("{}" is the word itself).
@@ -62,12 +62,7 @@ RIDGE_WEIGHT = 0.5
 
 def lexicon_file(data_dir: str | Path) -> Path:
     """The lexicon inside ``data_dir`` (a folder like ``../shared/data/nrc-vad``) or ``data_dir`` itself."""
-    path = Path(data_dir)
-    if path.is_dir():
-        path = path / LEXICON_FILE
-    if not path.exists():
-        raise InvalidValueError(f"{path}: NRC-VAD lexicon not found")
-    return path
+    return data_file(data_dir, LEXICON_FILE, "NRC-VAD lexicon")
 
 
 def load_words(data_dir: str | Path) -> tuple[list[str], np.ndarray]:

@@ -44,6 +44,7 @@ import numpy as np
 from moodbridge.affect.base import load_weights, save_weights, weights_path
 from moodbridge.affect.models import Chain, Linear, Standardize
 from moodbridge.emotion import get_scale
+from moodbridge.affect.tasks import data_file
 from moodbridge.errors import InvalidValueError
 
 RATINGS_FILE = "naps_ratings.csv"
@@ -57,12 +58,7 @@ PROXY_TEMPERATURE = 0.1
 
 def ratings_file(data_dir: str | Path) -> Path:
     """``naps_ratings.csv`` inside ``data_dir`` (or ``data_dir`` itself)."""
-    path = Path(data_dir)
-    if path.is_dir():
-        path = path / RATINGS_FILE
-    if not path.exists():
-        raise InvalidValueError(f"{path}: NAPS ratings not found")
-    return path
+    return data_file(data_dir, RATINGS_FILE, "NAPS ratings")
 
 
 def load_naps(data_dir: str | Path) -> dict[str, Any]:
