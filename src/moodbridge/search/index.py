@@ -172,95 +172,6 @@ class VectorIndex:
         """Size of the serialised FAISS index in bytes (``faiss.serialize_index``)."""
         return int(_faiss().serialize_index(self.index).size)
 
-    # ------------------------------------------------------------------ build
-    @classmethod
-    def build(
-        cls,
-        vectors: Any,
-        ids: Sequence[Any] | None = None,
-        *,
-        kind: str = "auto",
-        modality: str = "items",
-        space: str | None = None,
-        exact_max: int = EXACT_MAX,
-        hnsw_m: int = DEFAULT_HNSW_M,
-        ef_construction: int = DEFAULT_EF_CONSTRUCTION,
-        ef_search: int = DEFAULT_EF_SEARCH,
-        nlist: int | None = None,
-        nprobe: int = DEFAULT_NPROBE,
-        seed: int = 0,
-        threads: int | None = None,
-    ) -> VectorIndex:
-        """Index ``vectors`` (same as :func:`build_index`)."""
-        faiss = _faiss()
-        if kind not in INDEX_KINDS:
-            raise InvalidValueError(f"index kind must be one of {INDEX_KINDS}, got {kind!r}")
-        for name, value in (("hnsw_m", hnsw_m), ("ef_construction", ef_construction), ("ef_search", ef_search),
-                            ("nprobe", nprobe)):
-            _positive_int(value, name)
-        if not isinstance(exact_max, (int, np.integer)) or exact_max < 0:
-            raise InvalidValueError(f"exact_max must be a non-negative integer, got {exact_max!r}")
-        for name in (modality,) + ((space,) if space is not None else ()):
-            _check_name(name)
-        x = _unit_rows(vectors, what=f"{modality} vectors", allow_empty=True)
-        n, d = x.shape
-        ids_arr = _id_array(range(n) if ids is None else ids)
-        if len(ids_arr) != n:
-            raise InvalidValueError(f"{len(ids_arr)} ids for {n} vectors")
-        if len(set(ids_arr.tolist())) != n:
-            raise InvalidValueError(f"item ids must be unique; {n - len(set(ids_arr.tolist()))} duplicate(s) given")
-        if kind == "auto":
-            kind = "flat" if n <= exact_max else "ivf"
-        if kind != "flat" and n == 0:
-            raise InvalidValueError(f"cannot build an approximate ({kind}) index from 0 vectors")
-        params: dict[str, Any]
-        start = time.perf_counter()
-        with _omp_threads(threads):
-            if kind == "flat":
-                factory, params = "Flat", {}
-                index = faiss.IndexFlatIP(d)
-            elif kind == "hnsw":
-                factory = f"HNSW{int(hnsw_m)},Flat"
-                params = {"M": int(hnsw_m), "ef_construction": int(ef_construction), "ef_search": int(ef_search)}
-                index = faiss.IndexHNSWFlat(d, int(hnsw_m), faiss.METRIC_INNER_PRODUCT)
-                index.hnsw.efConstruction = int(ef_construction)
-                index.hnsw.efSearch = int(ef_search)
-            else:
-                nlist = _positive_int(nlist, "nlist") if nlist is not None else _default_nlist(n)
-                if n < nlist:
-                    raise InvalidValueError(f"an IVF index of {nlist} cells needs at least {nlist} vectors, got {n}")
-                factory = f"IVF{nlist},Flat"
-                params = {"nlist": int(nlist), "nprobe": int(min(nprobe, nlist)), "train_size": 0}
-                index = faiss.index_factory(d, factory, faiss.METRIC_INNER_PRODUCT)
-                sample = x
-                if n > 64 * nlist:
-                    rng = np.random.default_rng(seed)
-                    sample = x[np.sort(rng.choice(n, 64 * nlist, replace=False))]
-                params["train_size"] = int(len(sample))
-                if hasattr(index, "cp"):
-                    index.cp.seed = int(seed)
-                index.train(sample)
-                index.nprobe = params["nprobe"]
-            if n:
-                index.add(x)
-        meta = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "space": space,
-            "modality": modality,
-            "dim": int(d),
-            "count": int(n),
-            "kind": kind,
-            "metric": "inner_product",
-            "normalised": True,
-            "factory": factory,
-            "params": params,
-            "build_seconds": round(time.perf_counter() - start, 3),
-            "faiss_version": getattr(faiss, "__version__", "unknown"),
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        return cls(index, ids_arr, meta)
-
     # ----------------------------------------------------------------- search
     def search(
         self,
@@ -488,11 +399,74 @@ def build_index(
         zero row, ids of the wrong count or with duplicates, or an approximate
         index of 0 vectors.
     """
-    return VectorIndex.build(
-        vectors, ids, kind=kind, modality=modality, space=space, exact_max=exact_max, hnsw_m=hnsw_m,
-        ef_construction=ef_construction, ef_search=ef_search, nlist=nlist, nprobe=nprobe, seed=seed,
-        threads=threads,
-    )
+    faiss = _faiss()
+    if kind not in INDEX_KINDS:
+        raise InvalidValueError(f"index kind must be one of {INDEX_KINDS}, got {kind!r}")
+    for name, value in (("hnsw_m", hnsw_m), ("ef_construction", ef_construction), ("ef_search", ef_search),
+                        ("nprobe", nprobe)):
+        _positive_int(value, name)
+    if not isinstance(exact_max, (int, np.integer)) or exact_max < 0:
+        raise InvalidValueError(f"exact_max must be a non-negative integer, got {exact_max!r}")
+    for name in (modality,) + ((space,) if space is not None else ()):
+        _check_name(name)
+    x = _unit_rows(vectors, what=f"{modality} vectors", allow_empty=True)
+    n, d = x.shape
+    ids_arr = _id_array(range(n) if ids is None else ids)
+    if len(ids_arr) != n:
+        raise InvalidValueError(f"{len(ids_arr)} ids for {n} vectors")
+    if len(set(ids_arr.tolist())) != n:
+        raise InvalidValueError(f"item ids must be unique; {n - len(set(ids_arr.tolist()))} duplicate(s) given")
+    if kind == "auto":
+        kind = "flat" if n <= exact_max else "ivf"
+    if kind != "flat" and n == 0:
+        raise InvalidValueError(f"cannot build an approximate ({kind}) index from 0 vectors")
+    params: dict[str, Any]
+    start = time.perf_counter()
+    with _omp_threads(threads):
+        if kind == "flat":
+            factory, params = "Flat", {}
+            index = faiss.IndexFlatIP(d)
+        elif kind == "hnsw":
+            factory = f"HNSW{int(hnsw_m)},Flat"
+            params = {"M": int(hnsw_m), "ef_construction": int(ef_construction), "ef_search": int(ef_search)}
+            index = faiss.IndexHNSWFlat(d, int(hnsw_m), faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = int(ef_construction)
+            index.hnsw.efSearch = int(ef_search)
+        else:
+            nlist = _positive_int(nlist, "nlist") if nlist is not None else _default_nlist(n)
+            if n < nlist:
+                raise InvalidValueError(f"an IVF index of {nlist} cells needs at least {nlist} vectors, got {n}")
+            factory = f"IVF{nlist},Flat"
+            params = {"nlist": int(nlist), "nprobe": int(min(nprobe, nlist)), "train_size": 0}
+            index = faiss.index_factory(d, factory, faiss.METRIC_INNER_PRODUCT)
+            sample = x
+            if n > 64 * nlist:
+                rng = np.random.default_rng(seed)
+                sample = x[np.sort(rng.choice(n, 64 * nlist, replace=False))]
+            params["train_size"] = int(len(sample))
+            if hasattr(index, "cp"):
+                index.cp.seed = int(seed)
+            index.train(sample)
+            index.nprobe = params["nprobe"]
+        if n:
+            index.add(x)
+    meta = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "space": space,
+        "modality": modality,
+        "dim": int(d),
+        "count": int(n),
+        "kind": kind,
+        "metric": "inner_product",
+        "normalised": True,
+        "factory": factory,
+        "params": params,
+        "build_seconds": round(time.perf_counter() - start, 3),
+        "faiss_version": getattr(faiss, "__version__", "unknown"),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    return VectorIndex(index, ids_arr, meta)
 
 
 def load_index(directory: str | Path, modality: str, *, verify: bool = True, mmap: bool = False) -> VectorIndex:
