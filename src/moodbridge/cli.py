@@ -258,9 +258,11 @@ def affect_eval(
 
 def _register_command_modules() -> None:
     """Commands that live in their own modules (kept out of this file's imports until used)."""
+    from moodbridge.cli_expand import register as register_expand
     from moodbridge.cli_pair import register as register_pair
     from moodbridge.cli_search import register as register_search
 
+    register_expand(app)
     register_pair(app)
     register_search(app)
 

@@ -123,6 +123,12 @@ class Library:
         """Attach labels from a CSV file (see :func:`moodbridge.library.labels.import_labels_csv`)."""
         return import_labels_csv(self.catalogue, csv_path, path_column=path_column, columns=columns)
 
+    def set_labels(self, rows: Iterable[tuple[int, dict[str, Any]]], *, source: str) -> None:
+        """Store labels for items by id, all in one transaction (same-named labels are replaced)."""
+        with self.catalogue.transaction() as conn:
+            for item_id, labels in rows:
+                self.catalogue.set_labels(conn, item_id, labels, source=source)
+
     def items(self, *, modality: str | None = None) -> list[Item]:
         """Items ordered by id, optionally of one modality."""
         return self.catalogue.items(modality=modality)
