@@ -24,8 +24,14 @@ Then a growth table: the pairing alone at larger sizes (the dense matrix no
 longer fits: 100k × 200k would be 80 GB), time per score entry showing
 linear growth in N_M · N_I.
 
+Largest scale (``--scale 100000x1000000``): the pairing alone, resumable
+(``--checkpoint DIR``: finished shards of 4,096 clips are kept, so a killed run
+continues), with a progress bar; prints the time per shard, the total, ns per
+score entry and the peak additional memory (the dense matrix would be 400 GB).
+
 Usage: python benchmarks/pairing.py [--music 10738] [--images 19901] [--dim 1024]
        [--k 100] [--sizes 20000x40000,40000x60000] [--faiss] [--crossover]
+       python benchmarks/pairing.py --scale 100000x1000000 [--checkpoint DIR]
 """
 from __future__ import annotations
 
@@ -108,7 +114,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="interleaved runs of pairing and matmul (best of)")
     parser.add_argument("--faiss", action="store_true", help="also time the FAISS backend at the main size")
     parser.add_argument("--crossover", action="store_true", help="time torch vs FAISS top-K at small sizes")
+    parser.add_argument("--scale", default="", help="only the large run, NMxNI (e.g. 100000x1000000)")
+    parser.add_argument("--checkpoint", default="", help="with --scale: folder for resumable shards")
     args = parser.parse_args()
+    if args.scale:
+        large_run(args)
+        return
 
     threads = torch.get_num_threads()
     print(f"torch {torch.__version__}, {threads} threads; synthetic L2-normalised float32 embeddings, d={args.dim}")
@@ -179,6 +190,24 @@ def main() -> None:
             f"{n_m:>8} {n_i:>9} {entries:>10.3g} {seconds:>9.2f} {1e9 * seconds / entries:>9.1f}"
             f" {(peak or 0) / 1e6:>9.0f} {4 * entries / 1e6:>9.0f}"
         )
+
+
+def large_run(args: argparse.Namespace) -> None:
+    """The pairing alone at a size whose dense matrix cannot exist, shard by shard, resumable."""
+    n_m, n_i = (int(v) for v in args.scale.lower().split("x"))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; synthetic L2-normalised float32, "
+          f"d={args.dim}, K={args.k}, m={args.m}")
+    start = time.perf_counter()
+    data = synthetic(n_m, n_i, args.dim, seed=4)
+    print(f"data: {n_m} x {args.dim} music + {n_i} x {args.dim} images = "
+          f"{mb(data[0].nbytes + data[1].nbytes)} generated in {time.perf_counter() - start:.0f} s")
+    checkpoint = args.checkpoint or None
+    seconds, peak, _ = measure(lambda: pair(*data, k=args.k, m=args.m, alpha=args.alpha, backend="torch",
+                                            checkpoint=checkpoint, progress=True))
+    entries = n_m * n_i
+    note = " (includes shards loaded from the checkpoint)" if checkpoint else ""
+    print(f"\npairing {n_m} clips x {n_i} images: {seconds:.1f} s{note}, {1e9 * seconds / entries:.1f} ns/entry, "
+          f"peak additional memory {mb(peak)} (dense matrix: {mb(4 * entries)})")
 
 
 if __name__ == "__main__":

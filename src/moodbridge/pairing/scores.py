@@ -46,6 +46,7 @@ index, so ``α = 1`` reproduces the semantic (top-K) order exactly and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -292,6 +293,8 @@ def pair(
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     normalise: bool = False,
     clamp_k: bool = False,
+    checkpoint: str | Path | None = None,
+    progress: bool = False,
 ) -> Pairing:
     """EMID pairing end to end (Sec. 3.1.2-3.1.3): top-K by S, E, T, m per clip.
 
@@ -310,6 +313,13 @@ def pair(
         Per-clip normalisation of S and E (module docstring).
     backend, memory_budget, normalise, clamp_k
         Passed to :func:`~moodbridge.pairing.topk.top_k_candidates`.
+    checkpoint
+        A folder for finished shards of clips (:mod:`moodbridge.pairing.checkpoint`):
+        the run goes shard by shard, saves each, and a rerun with the same
+        inputs and parameters resumes where it stopped.  The folder is kept;
+        delete it when the result is stored.
+    progress
+        Show a progress bar over the shards of clips.
 
     Returns
     -------
@@ -336,9 +346,19 @@ def pair(
     for what, va, emb in (("music", music_va, music), ("image", image_va, images)):
         if np.ndim(emb) >= 1 and len(va) != np.shape(emb)[0]:
             raise InvalidValueError(f"{len(va)} {what} VA points for {np.shape(emb)[0]} {what} embeddings")
-    candidates = top_k_candidates(
-        music, images, k=k, backend=backend, memory_budget=memory_budget, normalise=normalise, clamp_k=clamp_k
-    )
+    search = {"k": k, "backend": backend, "memory_budget": memory_budget, "normalise": normalise, "clamp_k": clamp_k}
+    scoring = {"alpha": alpha, "m": m, "metric": metric, "centre": centre, "normalisation": normalisation}
+    if checkpoint is None and not progress:
+        candidates = top_k_candidates(music, images, **search)
+        return _score_candidates(candidates, music_va, image_va, **scoring)
+    return _pair_in_shards(music, images, music_va, image_va, search, scoring, checkpoint=checkpoint, progress=progress)
+
+
+def _score_candidates(
+    candidates: Candidates, music_va: np.ndarray, image_va: np.ndarray, *, alpha: float, m: int, metric: str,
+    centre: Centre, normalisation: Normalisation,
+) -> Pairing:
+    """E, T and the m best per clip for found candidates, :data:`_CLIP_CHUNK` clips at a time."""
     parts = []
     for r0 in range(0, candidates.n_music, _CLIP_CHUNK):
         rows = slice(r0, r0 + _CLIP_CHUNK)
@@ -346,6 +366,43 @@ def pair(
         emotional = emotional_similarity(music_va[rows], image_va, part, metric=metric, centre=centre)
         parts.append(combine(part, emotional, alpha=alpha, m=m, normalisation=normalisation, metric=metric))
     return _concatenate(parts, _CLIP_CHUNK)
+
+
+def _pair_in_shards(
+    music: ArrayLike, images: ArrayLike, music_va: np.ndarray, image_va: np.ndarray,
+    search: dict, scoring: dict, *, checkpoint: str | Path | None, progress: bool,
+) -> Pairing:
+    """:func:`pair` shard by shard of clips, with a progress bar and optional checkpoints."""
+    from tqdm.auto import tqdm
+
+    from moodbridge.pairing.checkpoint import ShardCheckpoint, run_key
+    from moodbridge.pairing.topk import validate_embeddings
+
+    x = validate_embeddings(music, name="music", normalise=search["normalise"])
+    y = validate_embeddings(images, name="images", normalise=search["normalise"])
+    check_k(search["k"], y.shape[0], clamp=search["clamp_k"])
+    shard = _CLIP_CHUNK  # the torch search's own music block at scale (4096 rows × 4096 images)
+    store = None
+    if checkpoint is not None:
+        key = run_key({"music": x, "images": y, "music_va": music_va, "image_va": image_va},
+                      {**search, **scoring, "shard": shard})
+        store = ShardCheckpoint(checkpoint, key)
+    starts = range(0, x.shape[0], shard)
+    resumed = set(store.done()) if store is not None else set()
+    parts = []
+    bar = tqdm(total=x.shape[0], desc="pair", unit="clip", disable=not progress, leave=False)
+    with bar:
+        for i, r0 in enumerate(starts):
+            rows = slice(r0, r0 + shard)
+            part = store.load(i) if i in resumed and store is not None else None
+            if part is None:
+                candidates = top_k_candidates(x[rows], y, **{**search, "normalise": False})
+                part = _score_candidates(candidates, music_va[rows], image_va, **scoring)
+                if store is not None:
+                    store.save(i, part)
+            parts.append(part)
+            bar.update(len(x[rows]))
+    return _concatenate(parts, shard)
 
 
 def _concatenate(parts: list[Pairing], chunk: int) -> Pairing:

@@ -1,0 +1,107 @@
+"""Resumable pairing: finished shards of music clips saved in a folder (EMID pairing at scale).
+
+A long pairing (:func:`moodbridge.pairing.pair` with ``checkpoint=``) runs over
+shards of consecutive music clips; each finished shard is written here as one
+``.npz`` file, atomically (temporary name, then rename), so a run that is
+killed loses at most the shard in progress, and the next run with the same
+inputs and parameters loads the finished shards instead of recomputing them.
+
+A run key — a BLAKE2b hash of the embeddings, VA points and parameters — is
+stored in ``checkpoint.json``; shards of another key (other inputs, other
+parameters) are discarded rather than mixed in.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from moodbridge.errors import InvalidValueError
+from moodbridge.pairing.scores import Pairing
+
+MANIFEST = "checkpoint.json"
+_ARRAYS = ("clip", "image", "rank", "semantic", "emotional", "semantic_norm", "emotional_norm", "total")
+
+
+def run_key(arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> str:
+    """BLAKE2b hex digest of named arrays (shape, dtype, bytes) and JSON-able parameters."""
+    h = hashlib.blake2b(digest_size=20)
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+        h.update(memoryview(a).cast("B"))
+    h.update(json.dumps(dict(params), sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+class ShardCheckpoint:
+    """Finished pairing shards of one run, in ``folder``.
+
+    Parameters
+    ----------
+    folder
+        Created if missing.  Shards of a different run key found there are deleted.
+    key
+        The run key (:func:`run_key`).
+    """
+
+    def __init__(self, folder: str | Path, key: str) -> None:
+        self.folder = Path(folder).expanduser()
+        if self.folder.exists() and not self.folder.is_dir():
+            raise InvalidValueError(f"{self.folder}: exists and is not a folder (pairing checkpoint)")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.key = key
+        manifest = self.folder / MANIFEST
+        old = None
+        if manifest.exists():
+            try:
+                old = json.loads(manifest.read_text(encoding="utf-8")).get("key")
+            except (OSError, ValueError):
+                old = None
+        if old != key:
+            self.clear()
+            tmp = manifest.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"format": "moodbridge-pairing-checkpoint", "key": key}) + "\n")
+            tmp.replace(manifest)
+
+    def _path(self, shard: int) -> Path:
+        return self.folder / f"shard-{shard:06d}.npz"
+
+    def load(self, shard: int) -> Pairing | None:
+        """The saved pairing of a shard, or ``None`` if it is missing or unreadable."""
+        path = self._path(shard)
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in _ARRAYS}
+                meta = json.loads(str(data["meta"]))
+        except (OSError, ValueError, KeyError):
+            return None  # a damaged shard is recomputed
+        return Pairing(alpha=meta["alpha"], normalisation=meta["normalisation"], metric=meta["metric"], **arrays)
+
+    def save(self, shard: int, pairing: Pairing) -> None:
+        """Write a shard atomically."""
+        path = self._path(shard)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+        meta = json.dumps({"alpha": pairing.alpha, "normalisation": pairing.normalisation, "metric": pairing.metric})
+        try:
+            np.savez(tmp, meta=np.array(meta), **{name: getattr(pairing, name) for name in _ARRAYS})
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def done(self) -> list[int]:
+        """Indices of the saved shards."""
+        return sorted(int(p.stem.split("-")[1]) for p in self.folder.glob("shard-*.npz"))
+
+    def clear(self) -> None:
+        """Delete every shard and the manifest (the folder stays)."""
+        for p in list(self.folder.glob("shard-*.npz")) + list(self.folder.glob(".shard-*")):
+            p.unlink(missing_ok=True)
+        (self.folder / MANIFEST).unlink(missing_ok=True)
