@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -25,26 +25,52 @@ class Normalisation(str, Enum):
 def register(app: typer.Typer) -> None:
     """Add the ``pair`` command to ``app``."""
     from moodbridge.cli import friendly_errors
+    from moodbridge.errors import InvalidValueError
 
     @app.command("pair")
     @friendly_errors
     def pair_cmd(
         lib: Annotated[Path, typer.Argument(help="The library folder.")],
-        out: Annotated[Path, typer.Option("--out", "-o", help="Folder for pairs.csv, pairs.parquet and dataset.json.")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="Folder for pairs.csv, pairs.parquet, dataset.json and report.html.")],
         alpha: Annotated[float, typer.Option(help="Weight of semantics in T = alpha S' + (1 - alpha) E' (EMID: 0.6).")] = 0.6,
         k: Annotated[int, typer.Option("--k", "-k", help="Candidate images per clip, by semantic similarity (EMID: 100).")] = 100,
         m: Annotated[int, typer.Option("--m", "-m", help="Images kept per clip (EMID: 3).")] = 3,
         metric: Annotated[Metric, typer.Option(help="Emotional similarity in valence-arousal space.")] = Metric.cosine,
         normalisation: Annotated[Normalisation, typer.Option(help="Per-clip normalisation of S and E over the K candidates.")] = Normalisation.minmax,
         clamp_k: Annotated[bool, typer.Option("--clamp-k", help="If K exceeds the number of images, use all images.")] = False,
+        no_report: Annotated[bool, typer.Option("--no-report", help="Do not write report.html (saves the alpha = 1 pairing).")] = False,
+        report_clips: Annotated[int, typer.Option(help="Clips shown on the report's contact sheet (the first ones).")] = 200,
+        filters: Annotated[Optional[list[str]], typer.Option("--filter", help="Run only this EMID data filter (repeatable): duration, category, brightness, text, stage. Default: all but category, plus category when images have category labels.")] = None,
+        no_filter: Annotated[bool, typer.Option("--no-filter", help="Run no filter: pair every clip and image.")] = False,
+        min_duration: Annotated[Optional[float], typer.Option(help="duration filter: shortest clip kept, s (default 3.7, as EMID).")] = None,
+        min_brightness: Annotated[Optional[float], typer.Option(help="brightness filter: lowest mean grey level kept, 0-255 (default 16).")] = None,
+        min_brightness_sd: Annotated[Optional[float], typer.Option(help="brightness filter: lowest SD of the grey levels kept (default 10).")] = None,
+        text_threshold: Annotated[Optional[float], typer.Option(help="text filter: summed probability of text-like classes that drops an image (default 0.25).")] = None,
+        stage_threshold: Annotated[Optional[float], typer.Option(help="stage filter: summed probability of stage classes that drops an image (default 0.3).")] = None,
+        exclude_category: Annotated[Optional[list[str]], typer.Option(help="category filter: category label excluded (repeatable) (default: disgust, as EMID).")] = None,
     ) -> None:
         """Pair each music clip of a library with its best images (semantics + emotion)."""
+        from functools import partial
+
         from moodbridge.library import Library
         from moodbridge.pairing.dataset import build_pairs, write_outputs
+        from moodbridge.pairing.filters import filter_settings
 
+        if no_filter and filters:
+            raise InvalidValueError("--no-filter and --filter contradict each other; use one")
+        settings = filter_settings(min_duration_s=min_duration, min_brightness=min_brightness,
+                                   min_brightness_sd=min_brightness_sd, text_threshold=text_threshold,
+                                   stage_threshold=stage_threshold,
+                                   excluded_categories=tuple(exclude_category) if exclude_category else None)
         with Library.open(lib) as library:
-            table = build_pairs(library, alpha=alpha, k=k, m=m, metric=metric.value,
-                                normalisation=normalisation.value, clamp_k=clamp_k)
+            pair_at = partial(build_pairs, library, k=k, m=m, metric=metric.value,
+                              normalisation=normalisation.value, clamp_k=clamp_k,
+                              filters=[] if no_filter else (filters or None), filter_settings=settings)
+            table = pair_at(alpha=alpha)
+            # EMID Fig. 5's baseline: the same pairing without emotional alignment.
+            baseline = None if no_report or alpha == 1.0 else pair_at(alpha=1.0)
+        for report in table.filters:
+            typer.echo(report.summary())
         paths = write_outputs(table, out)
         note = f" (k clamped from {k})" if table.k != k else ""
         typer.echo(f"paired {len(table.music)} clip(s) with {len(table.images)} image(s): "
@@ -53,3 +79,7 @@ def register(app: typer.Typer) -> None:
         for what in ("music", "images"):
             typer.echo(f"  {what} VA from: " + ", ".join(f"{n} {s}" for s, n in sorted(sources[what].items())))
         typer.echo(f"wrote {paths['csv']}, {paths['parquet'].name}, {paths['json'].name}")
+        if not no_report:
+            from moodbridge.pairing.report import write_report
+
+            typer.echo(f"wrote {write_report(table, baseline, out, max_clips=report_clips)}")

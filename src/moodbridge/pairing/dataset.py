@@ -40,9 +40,12 @@ import numpy as np
 from moodbridge.errors import InvalidValueError, LibraryError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pandas as pd
 
     from moodbridge.library import Item, Library
+    from moodbridge.pairing.filters import FilterReport, FilterSettings
     from moodbridge.pairing.scores import Pairing
 
 #: Label columns read as an emotion category, in this order.
@@ -85,6 +88,8 @@ class PairTable:
         The library folder and a hash of its paired items' sorted content hashes.
     params
         The pairing parameters.
+    filters
+        One report per filter run before pairing (:mod:`moodbridge.pairing.filters`).
     """
 
     frame: "pd.DataFrame"
@@ -99,6 +104,7 @@ class PairTable:
     library_path: str
     fingerprint: str
     params: dict[str, Any] = field(default_factory=dict)
+    filters: list["FilterReport"] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -241,8 +247,14 @@ def build_pairs(
     metric: str = "cosine",
     normalisation: str = "minmax",
     clamp_k: bool = False,
+    filters: Sequence[str] | None = None,
+    filter_settings: FilterSettings | None = None,
 ) -> PairTable:
     """Pair every audio clip of a library with its m best images (EMID Sec. 3.1).
+
+    The library's clips and images first go through EMID's data filters
+    (Sec. 3.2, :func:`moodbridge.pairing.filters.apply_filters`); ``k`` is
+    checked against the images they keep.
 
     Parameters
     ----------
@@ -261,12 +273,18 @@ def build_pairs(
         ``"zscore"``, ``"none"``; see :mod:`moodbridge.pairing.scores`).
     clamp_k
         When ``k`` exceeds the number of images, use all images instead of failing.
+    filters
+        Filter names to run (:data:`moodbridge.pairing.filters.FILTERS`);
+        ``None`` for the defaults, ``[]`` for none.
+    filter_settings
+        Their thresholds; default :class:`~moodbridge.pairing.filters.FilterSettings`.
 
     Raises
     ------
     LibraryError
-        If the library is empty or has no audio or no image items, or an item
-        lacks the stored features or emotion it needs.
+        If the library is empty or has no audio or no image items, the filters
+        drop every clip or every image, or an item lacks the stored features
+        or emotion it needs.
     InvalidValueError
         On bad parameters, ``k`` larger than the number of images (unless
         ``clamp_k``), or NaN embeddings.
@@ -274,6 +292,7 @@ def build_pairs(
     import pandas as pd
 
     from moodbridge.emotion import quadrants
+    from moodbridge.pairing.filters import apply_filters
     from moodbridge.pairing.scores import pair
     from moodbridge.pairing.topk import check_k
 
@@ -288,9 +307,11 @@ def build_pairs(
         raise LibraryError(f"{root}: no audio items to pair (the library has {have}); add music clips")
     if not images:
         raise LibraryError(f"{root}: no image items to pair with (the library has {have}); add images")
+    music, images, reports = apply_filters(library, music, images, filters, filter_settings)
+    filtered = " after filtering" if any(r.modality == "image" and r.dropped for r in reports) else ""
     if isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k > len(images) and not clamp_k:
         raise InvalidValueError(
-            f"k = {k} candidates per clip but the library has only {len(images)} images; "
+            f"k = {k} candidates per clip but the library has only {len(images)} images{filtered}; "
             f"lower k (at most {len(images)}) or pass --clamp-k (clamp_k=True) to use all images"
         )
     k_used = check_k(k, len(images), clamp=clamp_k)
@@ -323,7 +344,7 @@ def build_pairs(
               "normalisation": normalisation, "clamp_k": bool(clamp_k)}
     return PairTable(frame=frame, pairing=p, music=music, images=images, music_va=music_va, image_va=image_va,
                      music_sources=music_src, image_sources=image_src, k=k_used, library_path=root,
-                     fingerprint=library_fingerprint(music + images), params=params)
+                     fingerprint=library_fingerprint(music + images), params=params, filters=reports)
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -343,8 +364,9 @@ def write_outputs(table: PairTable, out_dir: str | Path, *, params: dict[str, An
     Each file is written to a temporary name in ``out_dir`` and renamed into
     place, so a reader never sees a half-written file.  ``dataset.json`` holds
     the parameters (``table.params`` updated with ``params``), the library
-    path and fingerprint, item and pair counts, the VA sources, the bridge
-    settings and the moodbridge version.
+    path and fingerprint, item and pair counts, each filter's settings, counts
+    and dropped items, the VA sources, the bridge settings and the moodbridge
+    version.
 
     Returns
     -------
@@ -373,6 +395,7 @@ def write_outputs(table: PairTable, out_dir: str | Path, *, params: dict[str, An
         "library_fingerprint": table.fingerprint,
         "parameters": {**table.params, **(params or {})},
         "counts": {"music": len(table.music), "images": len(table.images), "pairs": len(table.frame)},
+        "filters": [r.to_dict() for r in table.filters],
         "va_sources": table.source_counts(),
         "semantic_bridge": _bridge_settings(),
         "columns": list(table.frame.columns),
