@@ -14,6 +14,7 @@ from moodbridge.errors import InvalidValueError, LibraryError, MoodbridgeError
 from moodbridge.library import Library
 from moodbridge.pairing.bridge import bridge_embeddings, bridge_from_outputs
 from moodbridge.pairing.dataset import build_pairs, write_outputs
+from moodbridge.pairing.semantic_space import semantic_embeddings
 from realmedia import write_photos, write_tracks
 
 PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "camera.png", "motorcycle_left.png")
@@ -55,8 +56,7 @@ def test_bridge_unit_rows_and_modalities(lib):
 
 def test_alpha_one_is_semantic_order(lib):
     table = build_pairs(lib, alpha=1.0, k=6, m=6)
-    X = bridge_embeddings(lib, table.music)
-    Y = bridge_embeddings(lib, table.images)
+    X, Y, _ = semantic_embeddings(lib, table.music, table.images)
     S = X @ Y.T
     for c in range(len(table.music)):
         np.testing.assert_array_equal(table.pairing.images_of(c), np.argsort(-S[c], kind="stable"))
@@ -65,7 +65,8 @@ def test_alpha_one_is_semantic_order(lib):
 def test_alpha_zero_is_emotional_order_among_k(lib):
     k = 4
     table = build_pairs(lib, alpha=0.0, k=k, m=k)
-    S = bridge_embeddings(lib, table.music) @ bridge_embeddings(lib, table.images).T
+    X, Y, _ = semantic_embeddings(lib, table.music, table.images)
+    S = X @ Y.T
     for c, rows in table.frame.groupby("clip_path", sort=False):
         clip = [it.path for it in table.music].index(c)
         chosen = {[it.path for it in table.images].index(p) for p in rows["image_path"]}
@@ -138,3 +139,23 @@ def test_cli_pair_and_errors(lib, tmp_path):
     assert "no audio items" in err.stderr and "1 image" in err.stderr
     with Library.open(tmp_path / "photos-lib") as again, pytest.raises(MoodbridgeError, match="no audio items"):
         build_pairs(again)
+
+
+def test_semantic_spaces(lib):
+    music, images = lib.items(modality="audio"), lib.items(modality="image")
+    raw_x, raw_y = bridge_embeddings(lib, music), bridge_embeddings(lib, images)
+    x, y, what = semantic_embeddings(lib, music, images, "bridge-raw")
+    np.testing.assert_allclose(x, raw_x / np.linalg.norm(raw_x, axis=1, keepdims=True), atol=1e-6)
+    assert "raw" in what
+    x, y, what = semantic_embeddings(lib, music, images)  # default: centred per modality
+    assert "centred" in what
+    for emb, raw in ((x, raw_x), (y, raw_y)):
+        np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+        centred = raw - raw.mean(axis=0)
+        np.testing.assert_allclose(emb, centred / np.linalg.norm(centred, axis=1, keepdims=True), atol=1e-5)
+    one, _, _ = semantic_embeddings(lib, music[:1], images)  # one clip: nothing to centre on
+    np.testing.assert_allclose(one, raw_x[:1] / np.linalg.norm(raw_x[:1]), atol=1e-6)
+    with pytest.raises(InvalidValueError, match="unknown semantic space 'clip'"):
+        semantic_embeddings(lib, music, images, "clip")
+    with pytest.raises(LibraryError, match="no joint space 'nope'"):
+        semantic_embeddings(lib, music, images, "joint:nope")

@@ -289,3 +289,17 @@ def test_checkpoint_folder_must_be_a_folder(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(InvalidValueError, match="not a folder"):
         pair(x, y, rng.uniform(-1, 1, (10, 2)), rng.uniform(-1, 1, (12, 2)), k=5, m=2, checkpoint=tmp_path / "file")
+
+
+def test_pair_alphas_equals_separate_pairings(tmp_path):
+    from moodbridge.pairing import pair_alphas
+
+    rng = np.random.default_rng(5)
+    x, y = random_unit(rng, 50, 8), random_unit(rng, 40, 8)
+    xva, yva = rng.uniform(-1, 1, (50, 2)), rng.uniform(-1, 1, (40, 2))
+    for kwargs in ({}, {"checkpoint": tmp_path / "c", "progress": True}):
+        both = pair_alphas(x, y, xva, yva, alphas=(1.0, 0.3), k=10, m=4, **kwargs)
+        for alpha, got in zip((1.0, 0.3), both):
+            _assert_same_pairing(got, pair(x, y, xva, yva, k=10, m=4, alpha=alpha))
+    with pytest.raises(InvalidValueError, match="at least one alpha"):
+        pair_alphas(x, y, xva, yva, alphas=())

@@ -48,13 +48,13 @@ def register(app: typer.Typer) -> None:
         text_threshold: Annotated[Optional[float], typer.Option(help="text filter: summed probability of text-like classes that drops an image (default 0.25).")] = None,
         stage_threshold: Annotated[Optional[float], typer.Option(help="stage filter: summed probability of stage classes that drops an image (default 0.3).")] = None,
         exclude_category: Annotated[Optional[list[str]], typer.Option(help="category filter: category label excluded (repeatable) (default: disgust, as EMID).")] = None,
+        space: Annotated[str, typer.Option(help="Where S is measured: 'bridge' (offline semantic bridge) or 'joint:NAME' (a space from 'align train').")] = "bridge",
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     ) -> None:
         """Pair each music clip of a library with its best images (semantics + emotion)."""
-        from functools import partial
-
         from moodbridge.library import Library
-        from moodbridge.pairing.dataset import build_pairs, write_outputs
         from moodbridge.pairing.filters import filter_settings
+        from moodbridge.pairing.job import run_pair_job
 
         if no_filter and filters:
             raise InvalidValueError("--no-filter and --filter contradict each other; use one")
@@ -63,23 +63,20 @@ def register(app: typer.Typer) -> None:
                                    stage_threshold=stage_threshold,
                                    excluded_categories=tuple(exclude_category) if exclude_category else None)
         with Library.open(lib) as library:
-            pair_at = partial(build_pairs, library, k=k, m=m, metric=metric.value,
-                              normalisation=normalisation.value, clamp_k=clamp_k,
-                              filters=[] if no_filter else (filters or None), filter_settings=settings)
-            table = pair_at(alpha=alpha)
-            # EMID Fig. 5's baseline: the same pairing without emotional alignment.
-            baseline = None if no_report or alpha == 1.0 else pair_at(alpha=1.0)
+            job = run_pair_job(library, out, report=not no_report, report_clips=report_clips, progress=not quiet,
+                               alpha=alpha, k=k, m=m, metric=metric.value, normalisation=normalisation.value,
+                               clamp_k=clamp_k, filters=[] if no_filter else (filters or None),
+                               filter_settings=settings, space=space)
+        table, paths = job.table, job.files
         for report in table.filters:
             typer.echo(report.summary())
-        paths = write_outputs(table, out)
         note = f" (k clamped from {k})" if table.k != k else ""
         typer.echo(f"paired {len(table.music)} clip(s) with {len(table.images)} image(s): "
                    f"{len(table)} pair(s), k = {table.k}{note}, m = {m}, alpha = {alpha:g}, metric = {metric.value}")
         sources = table.source_counts()
         for what in ("music", "images"):
             typer.echo(f"  {what} VA from: " + ", ".join(f"{n} {s}" for s, n in sorted(sources[what].items())))
+        typer.echo(f"semantic similarity S: {table.params['space_description']}")
         typer.echo(f"wrote {paths['csv']}, {paths['parquet'].name}, {paths['json'].name}")
-        if not no_report:
-            from moodbridge.pairing.report import write_report
-
-            typer.echo(f"wrote {write_report(table, baseline, out, max_clips=report_clips)}")
+        if "report" in paths:
+            typer.echo(f"wrote {paths['report']}")

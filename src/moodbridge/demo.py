@@ -85,15 +85,19 @@ def run_demo(directory: str | Path, *, progress: bool = True, echo: Callable[[st
             mood = item.labels.get("mood", "?")
             echo(f"  {item.name:<32} {mood:<10} " + ", ".join(f"{n} {p:.2f}" for n, p in tops))
         echo("")
-        from moodbridge.pairing.dataset import build_pairs, write_outputs
+        from moodbridge.pairing.job import run_pair_job
 
-        table = build_pairs(library, alpha=0.6, k=10, m=3)
-        outputs = write_outputs(table, Path(directory).expanduser().resolve() / "pairs")
+        job = run_pair_job(library, Path(directory).expanduser().resolve() / "pairs", progress=progress,
+                           alpha=0.6, k=10, m=3)
+        table, outputs = job.table, job.files
+        for report in table.filters:
+            echo(report.summary())
         echo("EMID pairing (alpha 0.6, K 10, m 3): best image per clip")
         best = table.frame[table.frame["rank"] == 0]
         for row in best.itertuples():
             echo(f"  {Path(row.clip_path).name:<32} -> {Path(row.image_path).name:<22} T {row.T:.2f}")
         echo(f"pairs: {outputs['csv']}")
+        echo(f"report: {outputs['report']}")
         echo("")
         echo(f"try: moodbridge ls {library.root}   |   moodbridge info {library.root} chelsea.png")
         echo(f"     moodbridge search {library.root} {library.root.parent / 'media' / 'photos' / 'coffee.png'} --to music")

@@ -17,6 +17,7 @@ from moodbridge.pairing.scores import (
     emotional_similarity,
     normalise_rows,
     pair,
+    pair_alphas,
 )
 from moodbridge.pairing.topk import (
     DEFAULT_MEMORY_BUDGET,
@@ -40,6 +41,7 @@ __all__ = [
     "ivf_top_k",
     "normalise_rows",
     "pair",
+    "pair_alphas",
     "top_k_candidates",
     "validate_embeddings",
 ]

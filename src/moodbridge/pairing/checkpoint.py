@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,26 +72,31 @@ class ShardCheckpoint:
     def _path(self, shard: int) -> Path:
         return self.folder / f"shard-{shard:06d}.npz"
 
-    def load(self, shard: int) -> Pairing | None:
-        """The saved pairing of a shard, or ``None`` if it is missing or unreadable."""
+    def load(self, shard: int) -> list[Pairing] | None:
+        """The saved pairings of a shard (one per α), or ``None`` if missing or unreadable."""
         path = self._path(shard)
         if not path.exists():
             return None
         try:
             with np.load(path, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in _ARRAYS}
-                meta = json.loads(str(data["meta"]))
-        except (OSError, ValueError, KeyError):
+                metas = json.loads(str(data["meta"]))
+                return [
+                    Pairing(alpha=meta["alpha"], normalisation=meta["normalisation"], metric=meta["metric"],
+                            **{name: data[f"{j}_{name}"] for name in _ARRAYS})
+                    for j, meta in enumerate(metas)
+                ]
+        except (OSError, ValueError, KeyError, TypeError):
             return None  # a damaged shard is recomputed
-        return Pairing(alpha=meta["alpha"], normalisation=meta["normalisation"], metric=meta["metric"], **arrays)
 
-    def save(self, shard: int, pairing: Pairing) -> None:
-        """Write a shard atomically."""
+    def save(self, shard: int, pairings: Sequence[Pairing]) -> None:
+        """Write a shard's pairings (one per α) atomically."""
         path = self._path(shard)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        meta = json.dumps({"alpha": pairing.alpha, "normalisation": pairing.normalisation, "metric": pairing.metric})
+        metas = json.dumps([{"alpha": p.alpha, "normalisation": p.normalisation, "metric": p.metric}
+                            for p in pairings])
+        arrays = {f"{j}_{name}": getattr(p, name) for j, p in enumerate(pairings) for name in _ARRAYS}
         try:
-            np.savez(tmp, meta=np.array(meta), **{name: getattr(pairing, name) for name in _ARRAYS})
+            np.savez(tmp, meta=np.array(metas), **arrays)
             tmp.replace(path)
         finally:
             tmp.unlink(missing_ok=True)

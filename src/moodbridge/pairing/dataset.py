@@ -90,6 +90,8 @@ class PairTable:
         The pairing parameters.
     filters
         One report per filter run before pairing (:mod:`moodbridge.pairing.filters`).
+    semantic_only
+        The same pairing with α = 1 (``build_pairs(semantic_baseline=True)``), else ``None``.
     """
 
     frame: "pd.DataFrame"
@@ -105,6 +107,7 @@ class PairTable:
     fingerprint: str
     params: dict[str, Any] = field(default_factory=dict)
     filters: list["FilterReport"] = field(default_factory=list)
+    semantic_only: "PairTable | None" = None
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -224,20 +227,6 @@ def library_fingerprint(items: list["Item"]) -> str:
     return hashlib.sha256("\n".join(sorted(it.content_hash for it in items)).encode()).hexdigest()
 
 
-def _checked_bridge(library: "Library", items: list["Item"], what: str) -> np.ndarray:
-    from moodbridge.pairing.bridge import bridge_embeddings
-
-    emb = bridge_embeddings(library, items)
-    bad = ~np.isfinite(emb).all(axis=1) | (np.linalg.norm(np.nan_to_num(emb), axis=1) < 1e-6)
-    if bad.any():
-        first = items[int(np.argmax(bad))].path
-        raise InvalidValueError(
-            f"{int(bad.sum())} {what} item(s) have NaN, infinite or empty semantic embeddings (first: {first}); "
-            "re-add them to recompute their features"
-        )
-    return emb.astype(np.float32)
-
-
 def build_pairs(
     library: "Library",
     *,
@@ -249,6 +238,10 @@ def build_pairs(
     clamp_k: bool = False,
     filters: Sequence[str] | None = None,
     filter_settings: FilterSettings | None = None,
+    space: str = "bridge",
+    semantic_baseline: bool = False,
+    checkpoint: str | Path | None = None,
+    progress: bool = False,
 ) -> PairTable:
     """Pair every audio clip of a library with its m best images (EMID Sec. 3.1).
 
@@ -278,6 +271,14 @@ def build_pairs(
         ``None`` for the defaults, ``[]`` for none.
     filter_settings
         Their thresholds; default :class:`~moodbridge.pairing.filters.FilterSettings`.
+    space
+        Where S is measured: ``"bridge"`` or ``"joint:NAME"``
+        (:mod:`moodbridge.pairing.semantic_space`).
+    semantic_baseline
+        Also pair with α = 1 (the same candidates, no emotional alignment: EMID
+        Fig. 5's left panel), kept in ``table.semantic_only``.
+    checkpoint, progress
+        Resumable shards and a progress bar (:func:`moodbridge.pairing.pair_alphas`).
 
     Raises
     ------
@@ -289,11 +290,8 @@ def build_pairs(
         On bad parameters, ``k`` larger than the number of images (unless
         ``clamp_k``), or NaN embeddings.
     """
-    import pandas as pd
-
-    from moodbridge.emotion import quadrants
     from moodbridge.pairing.filters import apply_filters
-    from moodbridge.pairing.scores import pair
+    from moodbridge.pairing.scores import pair_alphas
     from moodbridge.pairing.topk import check_k
 
     root = str(library.root)
@@ -318,16 +316,39 @@ def build_pairs(
     if isinstance(m, (int, np.integer)) and not isinstance(m, bool) and m > k_used:
         raise InvalidValueError(f"m = {m} images per clip but only k = {k_used} candidates; m must be at most k")
 
-    X = _checked_bridge(library, music, "audio")
-    Y = _checked_bridge(library, images, "image")
+    from moodbridge.pairing.semantic_space import semantic_embeddings
+
+    X, Y, space_description = semantic_embeddings(library, music, images, space)
     music_va, music_src = item_va(library, music)
     image_va, image_src = item_va(library, images)
-    p = pair(X, Y, music_va, image_va, k=k_used, m=m, alpha=alpha, metric=metric,
-             normalisation=normalisation, normalise=True)  # type: ignore[arg-type]
+    alphas = (alpha, 1.0) if semantic_baseline else (alpha,)
+    pairings = pair_alphas(X, Y, music_va, image_va, alphas=alphas, k=k_used, m=m, metric=metric,
+                           normalisation=normalisation, normalise=True, checkpoint=checkpoint,  # type: ignore[arg-type]
+                           progress=progress)
+    params = {"alpha": float(alpha), "k": int(k), "k_used": int(k_used), "m": int(m), "metric": metric,
+              "normalisation": normalisation, "clamp_k": bool(clamp_k), "space": space}
+    tables = [
+        PairTable(frame=_pair_frame(p, music, images, music_va, image_va, music_src, image_src), pairing=p,
+                  music=music, images=images, music_va=music_va, image_va=image_va, music_sources=music_src,
+                  image_sources=image_src, k=k_used, library_path=root, fingerprint=library_fingerprint(music + images),
+                  params={**params, "alpha": float(p.alpha), "space_description": space_description}, filters=reports)
+        for p in pairings
+    ]
+    if semantic_baseline:
+        tables[0].semantic_only = tables[1]
+    return tables[0]
+
+
+def _pair_frame(p: "Pairing", music: list["Item"], images: list["Item"], music_va: np.ndarray,
+                image_va: np.ndarray, music_src: list[str], image_src: list[str]) -> "pd.DataFrame":
+    """One row per pair (:data:`COLUMNS`)."""
+    import pandas as pd
+
+    from moodbridge.emotion import quadrants
 
     mq, iq = quadrants(music_va), quadrants(image_va)
     ci, ii = p.clip, p.image
-    frame = pd.DataFrame({
+    return pd.DataFrame({
         "clip_path": [music[c].path for c in ci],
         "image_path": [images[j].path for j in ii],
         "rank": p.rank,
@@ -340,11 +361,6 @@ def build_pairs(
         "image_quadrant": [f"Q{q}" for q in iq[ii]],
         "image_source": [image_src[j] for j in ii],
     }, columns=list(COLUMNS))
-    params = {"alpha": float(p.alpha), "k": int(k), "k_used": int(k_used), "m": int(m), "metric": metric,
-              "normalisation": normalisation, "clamp_k": bool(clamp_k)}
-    return PairTable(frame=frame, pairing=p, music=music, images=images, music_va=music_va, image_va=image_va,
-                     music_sources=music_src, image_sources=image_src, k=k_used, library_path=root,
-                     fingerprint=library_fingerprint(music + images), params=params, filters=reports)
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -397,7 +413,8 @@ def write_outputs(table: PairTable, out_dir: str | Path, *, params: dict[str, An
         "counts": {"music": len(table.music), "images": len(table.images), "pairs": len(table.frame)},
         "filters": [r.to_dict() for r in table.filters],
         "va_sources": table.source_counts(),
-        "semantic_bridge": _bridge_settings(),
+        "semantic_space": table.params.get("space_description", "semantic bridge (MiniLM text space)"),
+        "semantic_bridge": _bridge_settings() if table.params.get("space", "bridge") == "bridge" else None,
         "columns": list(table.frame.columns),
         "files": {"csv": PAIRS_CSV, "parquet": PAIRS_PARQUET},
     }

@@ -45,6 +45,7 @@ index, so ``α = 1`` reproduces the semantic (top-K) order exactly and
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -338,8 +339,42 @@ def pair(
         On any invalid input; the parameters and VA points are checked before
         the search runs.
     """
+    return pair_alphas(
+        music, images, music_va, image_va, alphas=(alpha,), k=k, m=m, metric=metric, centre=centre,
+        normalisation=normalisation, backend=backend, memory_budget=memory_budget, normalise=normalise,
+        clamp_k=clamp_k, checkpoint=checkpoint, progress=progress,
+    )[0]
+
+
+def pair_alphas(
+    music: ArrayLike,
+    images: ArrayLike,
+    music_va: ArrayLike,
+    image_va: ArrayLike,
+    *,
+    alphas: Sequence[float],
+    k: int = DEFAULT_K,
+    m: int = DEFAULT_M,
+    metric: str = "cosine",
+    centre: Centre = "neutral",
+    normalisation: Normalisation = "minmax",
+    backend: Backend = "auto",
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    normalise: bool = False,
+    clamp_k: bool = False,
+    checkpoint: str | Path | None = None,
+    progress: bool = False,
+) -> list[Pairing]:
+    """:func:`pair` for several α at the cost of one candidate search (EMID Fig. 5 compares α = 1 and 0.6).
+
+    The top-K candidates and E do not depend on α; only T and the m kept
+    images do.  Parameters as :func:`pair`; returns one :class:`Pairing` per α.
+    """
+    if len(alphas) == 0:
+        raise InvalidValueError("alphas: give at least one alpha")
     check_k(k, k)
-    check_alpha_m(alpha, m, k)
+    for alpha in alphas:
+        check_alpha_m(alpha, m, k)
     get_similarity(metric)
     normalise_rows(np.zeros((1, 1)), normalisation)
     music_va, image_va = as_va_array(music_va, name="music VA"), as_va_array(image_va, name="image VA")
@@ -347,7 +382,8 @@ def pair(
         if np.ndim(emb) >= 1 and len(va) != np.shape(emb)[0]:
             raise InvalidValueError(f"{len(va)} {what} VA points for {np.shape(emb)[0]} {what} embeddings")
     search = {"k": k, "backend": backend, "memory_budget": memory_budget, "normalise": normalise, "clamp_k": clamp_k}
-    scoring = {"alpha": alpha, "m": m, "metric": metric, "centre": centre, "normalisation": normalisation}
+    scoring = {"alphas": tuple(float(a) for a in alphas), "m": m, "metric": metric, "centre": centre,
+               "normalisation": normalisation}
     if checkpoint is None and not progress:
         candidates = top_k_candidates(music, images, **search)
         return _score_candidates(candidates, music_va, image_va, **scoring)
@@ -355,24 +391,25 @@ def pair(
 
 
 def _score_candidates(
-    candidates: Candidates, music_va: np.ndarray, image_va: np.ndarray, *, alpha: float, m: int, metric: str,
-    centre: Centre, normalisation: Normalisation,
-) -> Pairing:
-    """E, T and the m best per clip for found candidates, :data:`_CLIP_CHUNK` clips at a time."""
-    parts = []
+    candidates: Candidates, music_va: np.ndarray, image_va: np.ndarray, *, alphas: tuple[float, ...], m: int,
+    metric: str, centre: Centre, normalisation: Normalisation,
+) -> list[Pairing]:
+    """E, T and the m best per clip for each α, :data:`_CLIP_CHUNK` clips at a time."""
+    parts: list[list[Pairing]] = [[] for _ in alphas]
     for r0 in range(0, candidates.n_music, _CLIP_CHUNK):
         rows = slice(r0, r0 + _CLIP_CHUNK)
         part = Candidates(candidates.indices[rows], candidates.scores[rows], candidates.backend)
         emotional = emotional_similarity(music_va[rows], image_va, part, metric=metric, centre=centre)
-        parts.append(combine(part, emotional, alpha=alpha, m=m, normalisation=normalisation, metric=metric))
-    return _concatenate(parts, _CLIP_CHUNK)
+        for j, alpha in enumerate(alphas):
+            parts[j].append(combine(part, emotional, alpha=alpha, m=m, normalisation=normalisation, metric=metric))
+    return [_concatenate(p, _CLIP_CHUNK) for p in parts]
 
 
 def _pair_in_shards(
     music: ArrayLike, images: ArrayLike, music_va: np.ndarray, image_va: np.ndarray,
     search: dict, scoring: dict, *, checkpoint: str | Path | None, progress: bool,
-) -> Pairing:
-    """:func:`pair` shard by shard of clips, with a progress bar and optional checkpoints."""
+) -> list[Pairing]:
+    """:func:`pair_alphas` shard by shard of clips, with a progress bar and optional checkpoints."""
     from tqdm.auto import tqdm
 
     from moodbridge.pairing.checkpoint import ShardCheckpoint, run_key
@@ -387,22 +424,20 @@ def _pair_in_shards(
         key = run_key({"music": x, "images": y, "music_va": music_va, "image_va": image_va},
                       {**search, **scoring, "shard": shard})
         store = ShardCheckpoint(checkpoint, key)
-    starts = range(0, x.shape[0], shard)
     resumed = set(store.done()) if store is not None else set()
-    parts = []
-    bar = tqdm(total=x.shape[0], desc="pair", unit="clip", disable=not progress, leave=False)
-    with bar:
-        for i, r0 in enumerate(starts):
+    parts: list[list[Pairing]] = []
+    with tqdm(total=x.shape[0], desc="pair", unit="clip", disable=not progress, leave=False) as bar:
+        for i, r0 in enumerate(range(0, x.shape[0], shard)):
             rows = slice(r0, r0 + shard)
-            part = store.load(i) if i in resumed and store is not None else None
-            if part is None:
+            found = store.load(i) if store is not None and i in resumed else None
+            if found is None:
                 candidates = top_k_candidates(x[rows], y, **{**search, "normalise": False})
-                part = _score_candidates(candidates, music_va[rows], image_va, **scoring)
+                found = _score_candidates(candidates, music_va[rows], image_va, **scoring)
                 if store is not None:
-                    store.save(i, part)
-            parts.append(part)
+                    store.save(i, found)
+            parts.append(found)
             bar.update(len(x[rows]))
-    return _concatenate(parts, shard)
+    return [_concatenate([p[j] for p in parts], shard) for j in range(len(scoring["alphas"]))]
 
 
 def _concatenate(parts: list[Pairing], chunk: int) -> Pairing:

@@ -277,7 +277,7 @@ def _query_features(row: Mapping[str, Mapping[str, np.ndarray]], spec: str) -> n
 
 
 # ----------------------------------------------------------------------------- joint space
-def _space_heads(library: Any, name: str) -> tuple[dict[str, Any], dict[str, str]]:
+def space_heads(library: Any, name: str) -> tuple[dict[str, Any], dict[str, str]]:
     """(head hparams per modality, feature spec per modality) of a saved space, read from its JSON files."""
     try:
         meta = json.loads((space_dir(library, name) / "config.json").read_text(encoding="utf-8"))
@@ -300,7 +300,7 @@ def _choose_space(library: Any, space: str | None, q_modality: str, target: str)
             have = ", ".join(joint_spaces(library)) or "none"
             raise LibraryError(f"{library.root}: no joint space {space!r} (saved spaces: {have});"
                                f" train one with 'moodbridge align train'")
-        heads, _ = _space_heads(library, space)
+        heads, _ = space_heads(library, space)
         for m in (q_modality, target):
             if m not in heads:
                 raise LibraryError(f"joint space {space!r} has no {m} head (it has {', '.join(sorted(heads))})")
@@ -312,7 +312,7 @@ def _choose_space(library: Any, space: str | None, q_modality: str, target: str)
     if not names:
         return None, "no trained joint space in the library (train one with 'moodbridge align train')"
     for name in names:
-        heads, _ = _space_heads(library, name)
+        heads, _ = space_heads(library, name)
         if q_modality in heads and target in heads and (index_dir(library, name) / f"{target}.json").is_file():
             return name, ""
     return None, (f"no joint space covers {q_modality} -> {target} with a {target} index"
@@ -324,7 +324,7 @@ def _joint_search(library: Any, name: str, q_modality: str, target: str,
     from moodbridge.align import JointSpace
     from moodbridge.search.index import open_library_index
 
-    heads, specs = _space_heads(library, name)
+    heads, specs = space_heads(library, name)
     # dimension checks first, from the JSON alone: a clear message naming both sides
     q = _query_features(row, specs[q_modality])
     _check_dim(name, q_modality, specs[q_modality], int(heads[q_modality]["in_dim"]), q.shape[1], "query")
