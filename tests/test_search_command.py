@@ -100,6 +100,26 @@ def test_align_train_then_search_uses_joint_space(library: Path, tmp_path: Path)
     assert scores == sorted(scores, reverse=True) and all(-1.0 <= s <= 1.0 for s in scores)
     assert all(h["quadrant"] in {"Q1", "Q2", "Q3", "Q4"} for h in hits)
 
+    # the same space serves as EMID's S in the pairing (pair --space joint:mood)
+    import numpy as np
+
+    from moodbridge.align import JointSpace
+    from moodbridge.library import Library
+    from moodbridge.pairing.dataset import build_pairs
+    from moodbridge.search.query import library_features
+
+    with Library.open(lib) as library:
+        table = build_pairs(library, k=3, m=2, space="joint:mood", filters=[])
+        joint = JointSpace.load(lib / "spaces" / "mood")
+        za = joint.embed("audio", library_features(library, table.music, "musicnn-msd+musicnn-mtt"))
+        zi = joint.embed("image", library_features(library, table.images, "effnet-lite0"))
+    assert "joint space 'mood'" in table.params["space_description"]
+    music = [it.path for it in table.music]
+    images = [it.path for it in table.images]
+    for row in table.frame.itertuples():
+        expected = za[music.index(row.clip_path)] @ zi[images.index(row.image_path)]
+        assert abs(row.S - expected) < 1e-5
+
 
 def test_undecodable_query_is_one_clear_line(library: Path, tmp_path: Path) -> None:
     png = skimage_photo("chelsea.png").read_bytes()
