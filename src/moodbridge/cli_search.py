@@ -15,6 +15,7 @@ import typer
 
 from moodbridge.cli import friendly_errors
 from moodbridge.errors import InvalidValueError, LibraryError, MoodbridgeError
+from moodbridge.fileio import write_json_atomic
 
 __all__ = ["align_app", "register"]
 
@@ -125,19 +126,6 @@ def _holdout_split(labels: np.ndarray, fraction: float, rng: np.random.Generator
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(held)).astype(np.int64)
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as JSON atomically (temporary sibling, then rename)."""
-    import os
-
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 @align_app.command("train")
 @friendly_errors
 def align_train(
@@ -204,7 +192,7 @@ def align_train(
             "holdout": {"fraction": holdout, "seed": seed, "train_ids": train_ids, "held_out_ids": held_ids},
             "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-        _write_json(folder / SPACE_INFO_FILE, info)
+        write_json_atomic(folder / SPACE_INFO_FILE, info, what="space description")
         view = _ConcatFeatures(library)
         counts = []
         for m in (ma, mb):

@@ -15,7 +15,6 @@ text ``^``; colours: one per class (``tab10``, ``tab20`` beyond 10 classes).
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -205,13 +204,8 @@ def _save_png(fig: Figure, path: Path) -> Path:
         raise InvalidValueError(f"{path}: is a folder; give a .png file path for the plot")
     if not path.parent.is_dir():
         raise InvalidValueError(f"{path}: cannot write the plot: folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    from moodbridge.fileio import atomic_path
+
+    with atomic_path(path, what="plot") as tmp:
         fig.savefig(tmp, format="png", dpi=DPI)
-        tmp.replace(path)
-    except OSError as exc:
-        raise InvalidValueError(f"{path}: cannot write the plot ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from moodbridge.errors import InvalidValueError
+from moodbridge.fileio import atomic_path, write_json_atomic
 from moodbridge.pairing.scores import Pairing
 
 MANIFEST = "checkpoint.json"
@@ -65,9 +65,8 @@ class ShardCheckpoint:
                 old = None
         if old != key:
             self.clear()
-            tmp = manifest.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"format": "moodbridge-pairing-checkpoint", "key": key}) + "\n")
-            tmp.replace(manifest)
+            write_json_atomic(manifest, {"format": "moodbridge-pairing-checkpoint", "key": key},
+                              what="pairing checkpoint")
 
     def _path(self, shard: int) -> Path:
         return self.folder / f"shard-{shard:06d}.npz"
@@ -90,16 +89,11 @@ class ShardCheckpoint:
 
     def save(self, shard: int, pairings: Sequence[Pairing]) -> None:
         """Write a shard's pairings (one per α) atomically."""
-        path = self._path(shard)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
         metas = json.dumps([{"alpha": p.alpha, "normalisation": p.normalisation, "metric": p.metric}
                             for p in pairings])
         arrays = {f"{j}_{name}": getattr(p, name) for j, p in enumerate(pairings) for name in _ARRAYS}
-        try:
+        with atomic_path(self._path(shard), what="pairing checkpoint") as tmp:
             np.savez(tmp, meta=np.array(metas), **arrays)
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
 
     def done(self) -> list[int]:
         """Indices of the saved shards."""

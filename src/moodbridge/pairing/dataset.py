@@ -28,8 +28,6 @@ Where each item's VA comes from (recorded per item in the ``*_source`` columns)
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -396,13 +394,9 @@ def write_outputs(table: PairTable, out_dir: str | Path, *, params: dict[str, An
     """
     from moodbridge import __version__
 
-    out = Path(out_dir).expanduser()
-    if out.exists() and not out.is_dir():
-        raise InvalidValueError(f"{out}: exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidValueError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    from moodbridge.fileio import atomic_path, output_folder, write_json_atomic
+
+    out = output_folder(out_dir, what="pair files")
     meta = {
         "format": "moodbridge-pairs",
         "format_version": 1,
@@ -419,17 +413,9 @@ def write_outputs(table: PairTable, out_dir: str | Path, *, params: dict[str, An
         "files": {"csv": PAIRS_CSV, "parquet": PAIRS_PARQUET},
     }
     targets = {"csv": out / PAIRS_CSV, "parquet": out / PAIRS_PARQUET, "json": out / DATASET_JSON}
-    tmps = {key: path.with_name(f".{path.name}.{os.getpid()}.tmp") for key, path in targets.items()}
-    try:
-        table.frame.to_csv(tmps["csv"], index=False)
-        table.frame.to_parquet(tmps["parquet"], index=False)
-        tmps["json"].write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        for key in ("csv", "parquet", "json"):  # dataset.json last: it marks a complete set
-            tmps[key].replace(targets[key])
-    except OSError as exc:
-        raise InvalidValueError(f"{out}: cannot write the pair files ({exc.strerror or exc})") from None
-    finally:
-        for tmp in tmps.values():
-            if tmp.exists():
-                tmp.unlink()
+    with atomic_path(targets["csv"], what="pair table") as tmp:
+        table.frame.to_csv(tmp, index=False)
+    with atomic_path(targets["parquet"], what="pair table") as tmp:
+        table.frame.to_parquet(tmp, index=False)
+    write_json_atomic(targets["json"], meta, what="data set description")  # last: it marks a complete set
     return targets

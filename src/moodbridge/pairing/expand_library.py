@@ -18,12 +18,10 @@ lists every new clip with its provenance.  Clips made by an earlier expansion
 """
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from moodbridge.errors import LibraryError, MoodbridgeError
 
@@ -92,12 +90,6 @@ def inherited_labels(library: "Library", source: "Item") -> dict[str, str]:
             "emotion_source": f"source clip's {chosen['head']}"}
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
 def expand_library(
     library: "Library",
     tracks: Sequence[str | Path],
@@ -134,6 +126,7 @@ def expand_library(
     LibraryError
         The library has no audio clip to seed the expansion, or no track was given.
     """
+    from moodbridge.fileio import write_json_atomic
     from moodbridge.library.scan import scan_paths
     from moodbridge.pairing import expand as ex
 
@@ -172,7 +165,7 @@ def expand_library(
     result.added = len(added.added)
     result.errors += [f.message for f in added.failed + added.known_failures]
     result.labelled = _label_new_clips(library, written, by_id)
-    _write_json(out / EXPANSION_JSON, {
+    write_json_atomic(out / EXPANSION_JSON, {
         "format": "moodbridge-expansion", "format_version": 1, "library": str(library.root),
         "parameters": {"threshold": options.get("threshold", ex.DEFAULT_THRESHOLD),
                        "window_s": options.get("window_s", ex.DEFAULT_WINDOW_S),

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from moodbridge.errors import InvalidValueError, MoodbridgeError
+from moodbridge.fileio import output_folder, write_text_atomic
 from moodbridge.pairing.dataset import DATASET_JSON, PAIRS_CSV
 
 if TYPE_CHECKING:
@@ -281,17 +282,6 @@ def _header_html(table: "PairTable", out_dir: Path, title: str) -> str:
             f'<table class="params" id="params">{body}</table></header>')
 
 
-def _checked_out_dir(out_dir: str | Path) -> Path:
-    out = Path(out_dir).expanduser()
-    if out.exists() and not out.is_dir():
-        raise InvalidValueError(f"{out}: exists and is not a folder; give a folder for report.html")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InvalidValueError(f"{out}: cannot create the report folder ({exc.strerror})") from None
-    return out
-
-
 def _baseline(table: "PairTable", semantic_only: "PairTable | None") -> tuple["PairTable | None", str]:
     if semantic_only is not None:
         if abs(_alpha(semantic_only) - 1.0) > 1e-12:
@@ -344,20 +334,10 @@ def write_report(table: "PairTable", semantic_only: "PairTable | None", out_dir:
     if max_clips is not None and (isinstance(max_clips, bool) or not isinstance(max_clips, int) or max_clips < 0):
         raise InvalidValueError(f"max_clips must be a whole number ≥ 0 or None, got {max_clips!r}")
     baseline, why_not = _baseline(table, semantic_only)
-    out = _checked_out_dir(out_dir)
+    out = output_folder(out_dir, what="report")
     title = title or f"moodbridge pairs — {Path(table.library_path).name}"
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{_CSS}</style></head><body>{_header_html(table, out, title)}"
             f"{_distribution_html(table, baseline, why_not)}"
             f"{_contact_sheet_html(table, out, max_clips, progress)}</body></html>\n")
-    target = out / REPORT_HTML
-    tmp = target.with_name(f".{REPORT_HTML}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        tmp.replace(target)
-    except OSError as exc:
-        raise InvalidValueError(f"{target}: cannot write the report ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return target
+    return write_text_atomic(out / REPORT_HTML, page, what="report")

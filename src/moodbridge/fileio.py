@@ -1,0 +1,60 @@
+"""Atomic file writes and output folders: a reader never sees a half-written file.
+
+Every writer in moodbridge goes through :func:`atomic_path`: the content is
+written to a hidden temporary sibling (same folder, so the final rename is
+atomic on POSIX) which replaces the target only when the writer succeeded;
+a failed or interrupted write leaves the old file untouched and no debris.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from moodbridge.errors import InvalidValueError
+
+
+@contextmanager
+def atomic_path(path: str | Path, *, what: str = "file") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` when the block succeeds.
+
+    The temporary name keeps the suffix (``.npz``, ``.png`` …) so writers that
+    look at it behave.  An ``OSError`` becomes an :class:`InvalidValueError`
+    naming ``path`` and ``what`` was being written.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        yield tmp
+        tmp.replace(path)
+    except OSError as exc:
+        raise InvalidValueError(f"{path}: cannot write the {what} ({exc.strerror or exc})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | Path, text: str, *, what: str = "file") -> Path:
+    """Write UTF-8 text atomically; returns ``path``."""
+    with atomic_path(path, what=what) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_json_atomic(path: str | Path, data: Any, *, what: str = "file") -> Path:
+    """Write ``data`` as indented JSON atomically; returns ``path``."""
+    return write_text_atomic(path, json.dumps(data, indent=2) + "\n", what=what)
+
+
+def output_folder(path: str | Path, *, what: str = "output") -> Path:
+    """Create ``path`` as a folder (with parents) or fail with one clear line if it cannot be one."""
+    out = Path(path).expanduser()
+    if out.exists() and not out.is_dir():
+        raise InvalidValueError(f"{out}: exists and is not a folder; give a folder for the {what}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidValueError(f"{out}: cannot create the {what} folder ({exc.strerror})") from None
+    return out
