@@ -486,38 +486,66 @@ def test_trainer_reports_missing_va_labels_and_feature_dims() -> None:
 # ----------------------------------------------------------------------------- real data end to end
 @pytest.mark.slow
 @pytest.mark.shared_data
+def _real_audio_midi():
+    """4Q audio and EIMG MIDI as the experiments load them (skips when ../shared/data is absent)."""
+    from conftest import shared_path
+
+    from moodbridge.evaluate.experiments import load_eimg, load_fourq
+
+    return load_fourq(shared_path("4q")), load_eimg(shared_path("eimg"))
+
+
 def test_real_audio_midi_joint_space_beats_chance() -> None:
     """4Q audio (musicnn MSD+MTT features, quadrant labels) ↔ EIMG MIDI (midi-stats, quadrant of the
     mean VA): Emo-CLIM's paper configuration, held-out 25 % of each set, macro P@1 both ways."""
-    from conftest import shared_path
-
-    from moodbridge.affect.tasks.eimg import load_labels
-    from moodbridge.affect.tasks.fourq import load_dataset
-    from moodbridge.affect.training_data import encoder_outputs
-    from moodbridge.emotion import get_scale
     from moodbridge.evaluate import retrieval_metrics
+    from moodbridge.evaluate.experiments import split_pair
 
-    audio_paths, audio_q, _ = load_dataset(shared_path("4q"))
-    audio = encoder_outputs(audio_paths, ["musicnn-msd", "musicnn-mtt"], cache_name="4q", progress=False)
-    xa = np.hstack([audio["musicnn-msd"]["features"], audio["musicnn-mtt"]["features"]])
-    midi_paths, va_1_9 = load_labels(shared_path("eimg"))
-    midi = encoder_outputs(midi_paths, ["midi-stats"], cache_name="eimg", progress=False)
-    xb = np.hstack([midi["midi-stats"]["features"], midi["midi-stats"]["key_correlations"]])
-    midi_q = quadrants(get_scale("eimg").to_va(va_1_9)) - 1
-
-    rng = np.random.default_rng(0)
-
-    def held_out(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        test = np.sort(np.concatenate([rng.permutation(np.flatnonzero(y == c))[: round(0.25 * (y == c).sum())]
-                                       for c in np.unique(y)]))
-        return np.setdiff1d(np.arange(len(y)), test), test
-
-    tr_a, te_a = held_out(audio_q)
-    tr_b, te_b = held_out(midi_q)
+    audio, midi = _real_audio_midi()
+    assert audio.features.shape[1] == 400 and midi.features.shape[1] == 76
+    split = split_pair(audio.quadrant, midi.quadrant, seed=0)
+    assert len(split.test_a) == 120 and len(split.test_b) == 600
+    assert not set(split.train_a) & set(split.test_a) and not set(split.train_b) & set(split.test_b)
+    xa, ya, xb, yb = audio.features, audio.quadrant, midi.features, midi.quadrant
     cfg = AlignConfig(modalities=("audio", "midi"), progress=False)  # the paper's hyper-parameters
-    space, history = train_joint_space(xa[tr_a], audio_q[tr_a], xb[tr_b], midi_q[tr_b], config=cfg)
-    za, zb = space.embed("audio", xa[te_a]), space.embed("midi", xb[te_b])
-    a2m = retrieval_metrics(za, audio_q[te_a], zb, midi_q[te_b])
-    m2a = retrieval_metrics(zb, midi_q[te_b], za, audio_q[te_a])
+    space, history = train_joint_space(xa[split.train_a], ya[split.train_a], xb[split.train_b], yb[split.train_b],
+                                       config=cfg)
+    za, zb = space.embed("audio", xa[split.test_a]), space.embed("midi", xb[split.test_b])
+    a2m = retrieval_metrics(za, ya[split.test_a], zb, yb[split.test_b])
+    m2a = retrieval_metrics(zb, yb[split.test_b], za, ya[split.test_a])
     assert a2m.macro["p@1"] > 0.4 and m2a.macro["p@1"] > 0.4, (a2m.macro, m2a.macro)  # chance: 0.25
     assert a2m.macro["mrr"] > 0.5 and m2a.macro["mrr"] > 0.5
+
+
+def test_real_stacked_head_outputs_never_see_test_labels() -> None:
+    """The tuned configuration's inputs: the refitted audio head's outputs for held-out clips do not change
+    when the held-out labels are scrambled, and its out-of-fold outputs classify the training clips."""
+    from dataclasses import replace
+
+    from moodbridge.evaluate.experiments import split_pair, stacked_head_outputs
+
+    audio, midi = _real_audio_midi()
+    split = split_pair(audio.quadrant, midi.quadrant, seed=0)
+    train_out, test_out = stacked_head_outputs(audio, split.train_a, split.test_a)
+    scrambled = audio.quadrant.copy()
+    scrambled[split.test_a] = np.random.default_rng(0).permutation(scrambled[split.test_a])[::-1]
+    _, test_again = stacked_head_outputs(replace(audio, quadrant=scrambled), split.train_a, split.test_a)
+    np.testing.assert_array_equal(test_out, test_again)
+    oof_accuracy = np.mean(train_out.argmax(axis=1) == audio.quadrant[split.train_a])
+    test_accuracy = np.mean(test_out.argmax(axis=1) == audio.quadrant[split.test_a])
+    assert oof_accuracy > 0.6 and test_accuracy > 0.6, (oof_accuracy, test_accuracy)  # chance 0.25
+
+
+def test_real_va_baseline_refit_is_below_the_leaky_shipped_heads() -> None:
+    """The no-training baseline (heads + VA similarity) beats chance on held-out items; the shipped heads,
+    fitted on all items, score higher on the same items (the leak the refit removes)."""
+    from moodbridge.evaluate.experiments import baseline_results, split_pair
+
+    audio, midi = _real_audio_midi()
+    split = split_pair(audio.quadrant, midi.quadrant, seed=0)
+    refit = baseline_results(audio, midi, split)
+    leaky = baseline_results(audio, midi, split, leaky=True)
+    assert set(refit) == {"audio → midi", "midi → audio", "audio → audio", "midi → midi"}
+    for direction, result in refit.items():
+        assert result.macro["p@1"] > 0.3, (direction, result.macro)  # chance 0.25
+        assert leaky[direction].macro["mrr"] > result.macro["mrr"], direction
