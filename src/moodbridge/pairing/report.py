@@ -53,7 +53,8 @@ _CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;max-width:1400px}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.5em}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:2px 6px;text-align:right;font-size:.9em}th{background:#f3f3f3}
-.params td,.params th{text-align:left}.panels{display:flex;flex-wrap:wrap;gap:2em}
+.params td,.params th{text-align:left}.panels{display:flex;gap:2em;align-items:flex-start}
+.panel{flex:1 1 0;min-width:0;margin:0}.panel img{max-width:100%;height:auto}
 .panel figcaption,.note{font-size:.9em;color:#555;max-width:60em}
 .clips{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:0 2em}
 .clip{border-top:1px solid #ddd;padding:.6em 0}.clip h3{font-size:1em;margin:.2em 0}
