@@ -12,9 +12,14 @@ PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${PIP[@]}" -e ".[test]"
 # musicnn's wheel carries the trained checkpoints; its own dependencies (TensorFlow) are not needed.
 "${PIP[@]}" --no-deps "musicnn==0.1.0"
-# A real headless browser for the report tests: Debian's chromium, driven by Playwright
-# (Playwright's own browser download is not used; the tests launch /usr/bin/chromium).
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian packages the tests use: chromium (a real headless browser for the HTML report, driven by
+# Playwright; Playwright's own browser download is not used) and wesnoth-1.16-music (41 full-length
+# orchestral OGG tracks for the EMID expansion tests).
+APT_PACKAGES=()
+command -v chromium >/dev/null 2>&1 || APT_PACKAGES+=(chromium fonts-dejavu-core)
+[ -d /usr/share/games/wesnoth/1.16/data/core/music ] || APT_PACKAGES+=(wesnoth-1.16-music)
+if [ ${#APT_PACKAGES[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
 fi
