@@ -202,10 +202,11 @@ def large_run(args: argparse.Namespace) -> None:
     print(f"data: {n_m} x {args.dim} music + {n_i} x {args.dim} images = "
           f"{mb(data[0].nbytes + data[1].nbytes)} generated in {time.perf_counter() - start:.0f} s")
     checkpoint = args.checkpoint or None
+    resumed = len(list(Path(checkpoint).glob("shard-*.npz"))) if checkpoint and Path(checkpoint).is_dir() else 0
     seconds, peak, _ = measure(lambda: pair(*data, k=args.k, m=args.m, alpha=args.alpha, backend="torch",
                                             checkpoint=checkpoint, progress=True))
     entries = n_m * n_i
-    note = " (includes shards loaded from the checkpoint)" if checkpoint else ""
+    note = f" ({resumed} finished shard(s) found in the checkpoint at the start)" if checkpoint else ""
     print(f"\npairing {n_m} clips x {n_i} images: {seconds:.1f} s{note}, {1e9 * seconds / entries:.1f} ns/entry, "
           f"peak additional memory {mb(peak)} (dense matrix: {mb(4 * entries)})")
 
