@@ -109,23 +109,6 @@ def _labelled(library: Any, modality: str, label: str, notes: list[str]) -> tupl
     return [items[i] for i in keep], np.array([str(y[i]) for i in keep], dtype=object)
 
 
-def _holdout_split(labels: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(train, held-out) positions, stratified by label and seeded.
-
-    A label with ``n >= 3`` items holds out ``round(fraction * n)`` of them, at
-    least 1 and at most ``n - 2`` (the trainer still needs 2 of each label: one
-    for its own validation split); smaller labels are not held out.  Nothing is
-    held out when ``fraction`` is 0.
-    """
-    train, held = [], []
-    for label in sorted(set(labels.tolist())):
-        idx = rng.permutation(np.flatnonzero(labels == label))
-        k = min(max(int(round(fraction * idx.size)), 1), idx.size - 2) if fraction > 0 and idx.size >= 3 else 0
-        held.append(idx[:k])
-        train.append(idx[k:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(held)).astype(np.int64)
-
-
 @align_app.command("train")
 @friendly_errors
 def align_train(
@@ -141,6 +124,7 @@ def align_train(
 ) -> None:
     """Train a joint emotion space between two modalities of a library and index both for search."""
     from moodbridge.align import AlignConfig, train_joint_space
+    from moodbridge.align.samplers import stratified_split
     from moodbridge.library import Library
     from moodbridge.search import index_library
     from moodbridge.search.index import _check_name
@@ -167,7 +151,7 @@ def align_train(
             items, y = _labelled(library, m, label, notes)
             for note in notes:
                 typer.echo(f"note: {note}", err=True)
-            tr, held = _holdout_split(y, holdout, rng)
+            tr, held = stratified_split(y, holdout, rng, min_held=1, min_train=2)  # the trainer needs 2 per label
             train_ids[m] = [int(items[i].id) for i in tr]
             held_ids[m] = [int(items[i].id) for i in held]
             feats.append(library_features(library, [items[i] for i in tr], DEFAULT_FEATURES[m]))

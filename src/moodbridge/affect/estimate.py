@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +20,14 @@ DEFAULT_HEADS: dict[str, str] = {"image": "image-va", "audio": "audio-va", "midi
 def head_for(modality: str, heads: Mapping[str, str] | None = None) -> Head:
     """The head that estimates emotion for ``modality``."""
     return get_head((heads or DEFAULT_HEADS)[modality])
+
+
+def preferred_estimate(estimates: Sequence[Mapping[str, Any]], modality: str) -> Mapping[str, Any] | None:
+    """Of an item's stored estimates, the one from its modality's default head (any version), else the first."""
+    if not estimates:
+        return None
+    wanted = DEFAULT_HEADS.get(modality)
+    return next((e for e in estimates if str(e["head"]).split("@")[0] == wanted), estimates[0])
 
 
 def stack_rows(rows: Sequence[Mapping[str, Row]]) -> dict[str, dict[str, np.ndarray]]:

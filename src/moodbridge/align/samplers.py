@@ -149,3 +149,26 @@ class QuadrantBalancedPairSampler(ClassBalancedPairSampler):
 
     def __init__(self, va_a: Any, va_b: Any, **kwargs: Any) -> None:
         super().__init__(quadrants(va_a), quadrants(va_b), **kwargs)
+
+
+def stratified_split(
+    strata: np.ndarray, fraction: float, rng: np.random.Generator, *, min_held: int = 1, min_train: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded (kept, held-out) positions holding out ``fraction`` of every stratum.
+
+    Each stratum (in sorted order) is shuffled with ``rng`` and its first
+    ``round(fraction · n)`` items are held out, at least ``min_held`` and
+    leaving at least ``min_train``; a stratum with fewer than
+    ``min_held + min_train`` items, or ``fraction <= 0``, holds out nothing.
+    Used for the trainer's validation split (1, 1), ``align train --holdout``
+    (1, 2: the trainer still needs two of a class) and the experiments' test
+    split (0, 0).
+    """
+    kept, held = [], []
+    for s in np.unique(strata):
+        idx = rng.permutation(np.flatnonzero(strata == s))
+        n = idx.size
+        k = 0 if fraction <= 0 or n < min_held + min_train else min(max(int(round(fraction * n)), min_held), n - min_train)
+        held.append(idx[:k])
+        kept.append(idx[k:])
+    return np.sort(np.concatenate(kept)).astype(np.int64), np.sort(np.concatenate(held)).astype(np.int64)

@@ -44,7 +44,7 @@ from moodbridge.align.losses import (
     eimg_loss,
     emo_clim_loss,
 )
-from moodbridge.align.samplers import ClassBalancedPairSampler, QuadrantBalancedPairSampler
+from moodbridge.align.samplers import ClassBalancedPairSampler, QuadrantBalancedPairSampler, stratified_split
 from moodbridge.emotion import as_va_array, quadrants
 from moodbridge.errors import InvalidValueError
 
@@ -377,8 +377,8 @@ def train_joint_space(
     ya, yb = encode.train
     if validation is None:
         rng = np.random.default_rng(cfg.seed)
-        tr_a, va_a = _stratified_split(encode.strata(ya), cfg.val_fraction, rng)
-        tr_b, va_b = _stratified_split(encode.strata(yb), cfg.val_fraction, rng)
+        tr_a, va_a = stratified_split(encode.strata(ya), cfg.val_fraction, rng)
+        tr_b, va_b = stratified_split(encode.strata(yb), cfg.val_fraction, rng)
         train = (xa[tr_a], ya[tr_a], xb[tr_b], yb[tr_b])
         valid = (xa[va_a], ya[va_a], xb[va_b], yb[va_b])
     else:
@@ -583,18 +583,6 @@ def _checked_labels(kind: str, labels: Any, n: int, name: str) -> np.ndarray:
     if kind == "va":
         return as_va_array(arr, name=f"{name} VA labels")
     return np.array([v.item() if isinstance(v, np.generic) else v for v in arr.tolist()], dtype=object)
-
-
-def _stratified_split(strata: np.ndarray, fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded split holding out ``fraction`` of every stratum (at least one item of strata with 2 or more)."""
-    train, held = [], []
-    for s in np.unique(strata):
-        idx = rng.permutation(np.flatnonzero(strata == s))
-        k = int(round(fraction * idx.size))
-        k = min(max(k, 1), idx.size - 1) if idx.size > 1 else 0
-        held.append(idx[:k])
-        train.append(idx[k:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(held))
 
 
 @contextlib.contextmanager

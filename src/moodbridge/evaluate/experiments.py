@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from moodbridge.align import DEFAULT_VA_METRIC, AlignConfig, train_joint_space
+from moodbridge.align.samplers import stratified_split
 from moodbridge.emotion import QUADRANT_CENTRES, get_scale, pairwise_similarity, quadrants
 from moodbridge.errors import InvalidValueError
 from moodbridge.evaluate.retrieval import RetrievalResult, cosine_scores, retrieval_metrics_from_scores
@@ -224,21 +225,14 @@ class HeldOut:
     test_b: np.ndarray
 
 
-def _stratified(y: np.ndarray, rng: np.random.Generator, fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    test = np.sort(np.concatenate([
-        rng.permutation(np.flatnonzero(y == c))[: round(fraction * int((y == c).sum()))] for c in np.unique(y)
-    ]))
-    return np.setdiff1d(np.arange(len(y)), test), test
-
-
 def split_pair(y_a: np.ndarray, y_b: np.ndarray, seed: int, *, fraction: float = TEST_FRACTION) -> HeldOut:
     """Stratified held-out ``fraction`` of each class of each modality (one RNG, modality a first).
 
     Seed 0 gives the split of ``tests/test_align.py::test_real_audio_midi_joint_space_beats_chance``.
     """
     rng = np.random.default_rng(seed)
-    tr_a, te_a = _stratified(np.asarray(y_a), rng, fraction)
-    tr_b, te_b = _stratified(np.asarray(y_b), rng, fraction)
+    tr_a, te_a = stratified_split(np.asarray(y_a), fraction, rng, min_held=0, min_train=0)
+    tr_b, te_b = stratified_split(np.asarray(y_b), fraction, rng, min_held=0, min_train=0)
     return HeldOut(tr_a, te_a, tr_b, te_b)
 
 

@@ -175,16 +175,14 @@ def _category_label(item: "Item") -> tuple[str, str] | None:
 
 
 def _head_va(library: "Library", item: "Item") -> tuple[np.ndarray, str]:
-    from moodbridge.affect.estimate import DEFAULT_HEADS
+    from moodbridge.affect.estimate import preferred_estimate
 
-    estimates = library.emotions(item)
-    if not estimates:
+    chosen = preferred_estimate(library.emotions(item), item.modality)
+    if chosen is None:
         raise LibraryError(
             f"{item.path}: no emotion label and no stored emotion estimate; "
             f"re-add it with emotion annotation on, or attach valence/arousal or mood labels"
         )
-    wanted = DEFAULT_HEADS.get(item.modality)
-    chosen = next((e for e in estimates if e["head"].split("@")[0] == wanted), estimates[0])
     return np.array([float(chosen["valence"]), float(chosen["arousal"])]), f"head:{chosen['head']}"
 
 

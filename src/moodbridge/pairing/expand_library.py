@@ -80,12 +80,11 @@ def inherited_labels(library: "Library", source: "Item") -> dict[str, str]:
     labels = {k: v for k, v in source.labels.items() if k not in PROVENANCE_LABELS}
     if labels:
         return labels
-    estimates = library.emotions(source)
-    if not estimates:
-        return {}
-    from moodbridge.affect.estimate import DEFAULT_HEADS
+    from moodbridge.affect.estimate import preferred_estimate
 
-    chosen = next((e for e in estimates if e["head"].split("@")[0] == DEFAULT_HEADS.get("audio")), estimates[0])
+    chosen = preferred_estimate(library.emotions(source), "audio")
+    if chosen is None:
+        return {}
     return {"valence": f"{float(chosen['valence']):.4f}", "arousal": f"{float(chosen['arousal']):.4f}",
             "emotion_source": f"source clip's {chosen['head']}"}
 

@@ -22,18 +22,4 @@ from moodbridge.search.index import (
     open_library_index,
 )
 
-__all__ = [
-    "DEFAULT_EF_CONSTRUCTION",
-    "DEFAULT_EF_SEARCH",
-    "DEFAULT_HNSW_M",
-    "DEFAULT_NPROBE",
-    "EXACT_MAX",
-    "INDEX_KINDS",
-    "SMALL_BATCH",
-    "VectorIndex",
-    "build_index",
-    "index_dir",
-    "index_library",
-    "load_index",
-    "open_library_index",
-]
+from moodbridge.search.index import __all__  # the public names are the index module's

@@ -366,16 +366,11 @@ def _check_dim(space: str, modality: str, spec: str, expected: int, got: int, wh
 # ----------------------------------------------------------------------------- fallback
 def _item_va(library: Any, item: Any) -> tuple[float | None, float | None, str | None, str | None]:
     """(valence, arousal, quadrant, head) of an item's stored emotion from its modality's default head."""
-    from moodbridge.affect.estimate import head_for
+    from moodbridge.affect.estimate import preferred_estimate
 
-    emotions = library.emotions(item)
-    if not emotions:
+    emo = preferred_estimate(library.emotions(item), item.modality)
+    if emo is None:
         return None, None, None, None
-    try:
-        key = head_for(item.modality).key
-    except KeyError:
-        key = None
-    emo = next((e for e in emotions if e["head"] == key), emotions[0])
     return float(emo["valence"]), float(emo["arousal"]), emo["quadrant"], emo["head"]
 
 
