@@ -4,8 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 if [ ! -x .venv/bin/python ]; then
-  "$PYTHON" -m venv .venv
+  if ! "$PYTHON" -m venv .venv 2>/dev/null; then  # Debian ships venv's pip separately
+    rm -rf .venv
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    "$PYTHON" -m venv .venv
+  fi
 fi
 PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${PIP[@]}" "torch==2.13.0"
@@ -19,7 +25,6 @@ APT_PACKAGES=()
 command -v chromium >/dev/null 2>&1 || APT_PACKAGES+=(chromium fonts-dejavu-core)
 [ -d /usr/share/games/wesnoth/1.16/data/core/music ] || APT_PACKAGES+=(wesnoth-1.16-music)
 if [ ${#APT_PACKAGES[@]} -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
 fi
