@@ -24,7 +24,10 @@ default) and ``cpu_threads=2``.
 A sanity check of what was learned: macro P@1 of image→audio retrieval on a
 held-out set (1,000 per modality), by emotion class (chance 0.25).
 
-Usage: python benchmarks/align_training.py [--items 10000] [--epochs 15] [--threads 1,2]
+With ``--device cuda`` both the baseline and the training run on the GPU
+(timings synchronise the device; ``--threads`` is then only the CPU thread count).
+
+Usage: python benchmarks/align_training.py [--items 10000] [--epochs 15] [--threads 1,2] [--device cpu|cuda]
 """
 from __future__ import annotations
 
@@ -58,25 +61,34 @@ def synthetic(n: int, n_test: int, seed: int = 0) -> dict[str, np.ndarray]:
     return out
 
 
-def baseline_epoch(data: dict[str, np.ndarray], steps: int, batch: int, *, optimiser_step: bool) -> float:
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def baseline_epoch(data: dict[str, np.ndarray], steps: int, batch: int, *, optimiser_step: bool,
+                   device: torch.device = torch.device("cpu")) -> float:
     """Seconds for ``steps`` bare forward/backward passes of both heads with a trivial loss."""
     torch.manual_seed(0)
-    heads = [ProjectionHead(data["image_x"].shape[1]).fit_standardisation(data["image_x"]),
-             ProjectionHead(data["audio_x"].shape[1]).fit_standardisation(data["audio_x"])]
-    xs = [torch.as_tensor(data["image_x"]), torch.as_tensor(data["audio_x"])]
+    heads = [ProjectionHead(data["image_x"].shape[1]).fit_standardisation(data["image_x"]).to(device),
+             ProjectionHead(data["audio_x"].shape[1]).fit_standardisation(data["audio_x"]).to(device)]
+    xs = [torch.as_tensor(data["image_x"], device=device), torch.as_tensor(data["audio_x"], device=device)]
     params = [p for h in heads for p in h.parameters()]
     opt = torch.optim.AdamW(params, lr=1e-4)
     for h in heads:
         h.train()
     g = torch.Generator().manual_seed(0)
+    _sync(device)
     start = time.perf_counter()
     for _ in range(steps):
-        za, zb = (h(x[torch.randint(0, len(x), (batch,), generator=g)]) for h, x in zip(heads, xs, strict=True))
+        za, zb = (h(x[torch.randint(0, len(x), (batch,), generator=g).to(device)])
+                  for h, x in zip(heads, xs, strict=True))
         loss = -(za * zb).sum(dim=1).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if optimiser_step:
             opt.step()
+    _sync(device)
     return time.perf_counter() - start
 
 
@@ -86,21 +98,24 @@ def main() -> None:
     ap.add_argument("--test-items", type=int, default=1_000)
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--threads", default="1,2", help="cpu_threads values to train with")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (baseline and training both run there)")
     args = ap.parse_args()
+    device = torch.device(args.device)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     data = synthetic(args.items, args.test_items)
     train_n = args.items - round(0.1 * args.items)  # the trainer holds out a stratified 10 % for validation
     steps = math.ceil(train_n / 64)
     print(f"torch {torch.__version__}, default intra-op threads {torch.get_num_threads()};"
           f" {args.items:,} items per modality (1280-d image-like, 400-d audio-like, 4 classes),"
-          f" batch 64, {steps} steps/epoch, {args.epochs} epochs")
+          f" batch 64, {steps} steps/epoch, {args.epochs} epochs; device {args.device} ({where})")
 
     print("\nbaseline: one epoch of bare forward+backward of both heads, trivial loss")
     base = {}
     for threads in (int(t) for t in args.threads.split(",")):
         torch.set_num_threads(threads)
-        baseline_epoch(data, 10, 64, optimiser_step=True)  # warm-up
-        base[threads] = (baseline_epoch(data, steps, 64, optimiser_step=False),
-                         baseline_epoch(data, steps, 64, optimiser_step=True))
+        baseline_epoch(data, 10, 64, optimiser_step=True, device=device)  # warm-up
+        base[threads] = (baseline_epoch(data, steps, 64, optimiser_step=False, device=device),
+                         baseline_epoch(data, steps, 64, optimiser_step=True, device=device))
         print(f"  {threads} thread(s): fwd+bwd {base[threads][0]:.2f} s/epoch,"
               f" fwd+bwd+AdamW {base[threads][1]:.2f} s/epoch")
     torch.set_num_threads(max(base))
@@ -110,10 +125,12 @@ def main() -> None:
           f" {'best ep':>7} {'val loss':>8} {'P@1 i→a':>8}  target < 120 s")
     for threads in (int(t) for t in args.threads.split(",")):
         cfg = AlignConfig(modalities=("image", "audio"), labels="categorical", max_epochs=args.epochs,
-                          patience=None, cpu_threads=threads, device="cpu", progress=False)
+                          patience=None, cpu_threads=threads, device=args.device, progress=False)
+        _sync(device)
         start = time.perf_counter()
         space, history = train_joint_space(data["image_x"], data["image_y"], data["audio_x"], data["audio_y"],
                                            config=cfg)
+        _sync(device)
         total = time.perf_counter() - start
         per_epoch = total / len(history.epochs)
         zi = space.embed("image", data["image_xt"])

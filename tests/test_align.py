@@ -422,6 +422,25 @@ def test_trainer_va_labels_use_eimg_losses() -> None:
         train_joint_space(xa, va_a, xb, va_b, config=AlignConfig(batch_size=6, va_n=4, progress=False))
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine (runs where one is lent)")
+def test_trainer_uses_the_gpu_when_there_is_one(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    xa, ya = _clusters(rng, 90, 10)
+    xb, yb = _clusters(rng, 60, 4)
+    cfg = AlignConfig(modalities=("image", "midi"), batch_size=24, lr=3e-3, max_epochs=6, hidden_dim=32,
+                      embed_dim=16, progress=False, seed=3)  # device=None: CUDA when available
+    space, history = train_joint_space(xa, ya, xb, yb, config=cfg)
+    assert history.device.startswith("cuda")
+    assert next(space.parameters()).device.type == "cuda"
+    za, zb = space.embed("image", xa), space.embed("midi", xb)
+    assert isinstance(za, np.ndarray) and za.shape == (90, 16)
+    assert (yb[np.argmax(za @ zb.T, axis=1)] == ya).mean() > 0.8
+    # a space trained on the GPU loads and embeds the same on the CPU
+    loaded = JointSpace.load(space.save(tmp_path / "space"), device="cpu")
+    assert next(loaded.parameters()).device.type == "cpu"
+    np.testing.assert_allclose(loaded.embed("image", xa), za, atol=1e-4)
+
+
 def test_joint_space_save_load_roundtrip(small_space, tmp_path) -> None:
     space, xa, xb = small_space
     path = space.save(tmp_path / "space")
