@@ -82,11 +82,12 @@ def ceiling(ratings: np.ndarray, *, draws: int, seed: int = 0) -> dict[str, floa
     between = means.var(axis=0)
     reliability = (between - within / RATERS) / between
     out = {"reliability_valence": float(reliability[0]), "reliability_arousal": float(reliability[1])}
+    shrink = np.clip(reliability, 0.0, 1.0)  # a sample estimate can fall below 0 when raters share nothing
     acc, bacc = [], []
     for _ in range(draws):
         grand = means.mean(axis=0)
-        consensus = grand + reliability * (means - grand)
-        consensus = consensus + rng.normal(size=means.shape) * np.sqrt(reliability * within / RATERS)
+        consensus = grand + shrink * (means - grand)
+        consensus = consensus + rng.normal(size=means.shape) * np.sqrt(shrink * within / RATERS)
         observed = consensus + rng.normal(size=means.shape) * np.sqrt(within / RATERS)
         truth, label = quadrant_of(consensus), quadrant_of(observed)
         acc.append(float(np.mean(truth == label)))
