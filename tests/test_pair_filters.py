@@ -227,3 +227,31 @@ def test_cli_all_filtered_and_bad_names_are_clear_errors(lib, tmp_path):
     assert res.exit_code == 1 and "text_threshold" in res.stderr and "at most 1" in res.stderr
     res = run_cli(str(lib.root), "--out", str(tmp_path / "z"), "--filter", "text", "--no-filter", "--no-report")
     assert res.exit_code == 1 and "contradict" in res.stderr
+
+
+def test_pair_help_shows_the_real_defaults_without_loading_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from moodbridge.cli import app\n"
+        "result = CliRunner().invoke(app, ['pair', '--help'], terminal_width=400)\n"
+        "print(' '.join(result.output.split()))\n"
+        "print('torch loaded:', 'torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "COLUMNS": "400"}).stdout
+    assert "torch loaded: False" in out
+    settings = FilterSettings()
+    for text in (f"default {settings.min_duration_s:g}", f"default {settings.min_brightness:g}",
+                 f"default {settings.text_threshold:g}", f"default {settings.stage_threshold:g}",
+                 f"default: {', '.join(settings.excluded_categories)}"):
+        assert text in out, text
+    import moodbridge.pairing as pairing
+
+    assert (pairing.DEFAULT_K, pairing.DEFAULT_M, pairing.DEFAULT_ALPHA) == (100, 3, 0.6)
+    assert pairing.pair.__module__ == "moodbridge.pairing.scores"
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        pairing.nothing  # noqa: B018

@@ -10,6 +10,13 @@ from typing import Annotated, Optional
 
 import typer
 
+# light modules: moodbridge.pairing loads torch only when its scoring names are used
+from moodbridge.pairing.defaults import DEFAULT_ALPHA, DEFAULT_K, DEFAULT_M
+from moodbridge.pairing.filters import FilterSettings
+
+#: the filters' defaults, shown in the help (annotations are evaluated at module level)
+_FILTERS = FilterSettings()
+_EXCLUDED = ", ".join(_FILTERS.excluded_categories)
 
 class Metric(str, Enum):
     cosine = "cosine"
@@ -32,9 +39,9 @@ def register(app: typer.Typer) -> None:
     def pair_cmd(
         lib: Annotated[Path, typer.Argument(help="The library folder.")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Folder for pairs.csv, pairs.parquet, dataset.json and report.html.")],
-        alpha: Annotated[float, typer.Option(help="Weight of semantics in T = alpha S' + (1 - alpha) E' (EMID: 0.6).")] = 0.6,
-        k: Annotated[int, typer.Option("--k", "-k", help="Candidate images per clip, by semantic similarity (EMID: 100).")] = 100,
-        m: Annotated[int, typer.Option("--m", "-m", help="Images kept per clip (EMID: 3).")] = 3,
+        alpha: Annotated[float, typer.Option(help="Weight of semantics in T = alpha S' + (1 - alpha) E' (EMID: 0.6).")] = DEFAULT_ALPHA,
+        k: Annotated[int, typer.Option("--k", "-k", help="Candidate images per clip, by semantic similarity (EMID: 100).")] = DEFAULT_K,
+        m: Annotated[int, typer.Option("--m", "-m", help="Images kept per clip (EMID: 3).")] = DEFAULT_M,
         metric: Annotated[Metric, typer.Option(help="Emotional similarity in valence-arousal space.")] = Metric.cosine,
         normalisation: Annotated[Normalisation, typer.Option(help="Per-clip normalisation of S and E over the K candidates.")] = Normalisation.minmax,
         clamp_k: Annotated[bool, typer.Option("--clamp-k", help="If K exceeds the number of images, use all images.")] = False,
@@ -42,12 +49,12 @@ def register(app: typer.Typer) -> None:
         report_clips: Annotated[int, typer.Option(help="Clips shown on the report's contact sheet (the first ones).")] = 200,
         filters: Annotated[Optional[list[str]], typer.Option("--filter", help="Run only this EMID data filter (repeatable): duration, category, brightness, text, stage. Default: all but category, plus category when images have category labels.")] = None,
         no_filter: Annotated[bool, typer.Option("--no-filter", help="Run no filter: pair every clip and image.")] = False,
-        min_duration: Annotated[Optional[float], typer.Option(help="duration filter: shortest clip kept, s (default 3.7, as EMID).")] = None,
-        min_brightness: Annotated[Optional[float], typer.Option(help="brightness filter: lowest mean grey level kept, 0-255 (default 16).")] = None,
-        min_brightness_sd: Annotated[Optional[float], typer.Option(help="brightness filter: lowest SD of the grey levels kept (default 10).")] = None,
-        text_threshold: Annotated[Optional[float], typer.Option(help="text filter: summed probability of text-like classes that drops an image (default 0.25).")] = None,
-        stage_threshold: Annotated[Optional[float], typer.Option(help="stage filter: summed probability of stage classes that drops an image (default 0.3).")] = None,
-        exclude_category: Annotated[Optional[list[str]], typer.Option(help="category filter: category label excluded (repeatable) (default: disgust, as EMID).")] = None,
+        min_duration: Annotated[Optional[float], typer.Option(help=f"duration filter: shortest clip kept, s (default {_FILTERS.min_duration_s:g}, as EMID).")] = None,
+        min_brightness: Annotated[Optional[float], typer.Option(help=f"brightness filter: lowest mean grey level kept, 0-255 (default {_FILTERS.min_brightness:g}).")] = None,
+        min_brightness_sd: Annotated[Optional[float], typer.Option(help=f"brightness filter: lowest SD of the grey levels kept (default {_FILTERS.min_brightness_sd:g}).")] = None,
+        text_threshold: Annotated[Optional[float], typer.Option(help=f"text filter: summed probability of text-like classes that drops an image (default {_FILTERS.text_threshold:g}).")] = None,
+        stage_threshold: Annotated[Optional[float], typer.Option(help=f"stage filter: summed probability of stage classes that drops an image (default {_FILTERS.stage_threshold:g}).")] = None,
+        exclude_category: Annotated[Optional[list[str]], typer.Option(help=f"category filter: category label excluded (repeatable) (default: {_EXCLUDED}, as EMID).")] = None,
         space: Annotated[str, typer.Option(help="Where S is measured: 'bridge' (offline semantic bridge) or 'joint:NAME' (a space from 'align train').")] = "bridge",
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     ) -> None:

@@ -56,15 +56,10 @@ from numpy.typing import ArrayLike
 from moodbridge.emotion import as_va_array, get_similarity
 from moodbridge.emotion.similarity import Centre, resolve_centre
 from moodbridge.errors import InvalidValueError
+from moodbridge.pairing.defaults import DEFAULT_ALPHA, DEFAULT_K, DEFAULT_M
 from moodbridge.pairing.topk import DEFAULT_MEMORY_BUDGET, Backend, Candidates, check_k, top_k_candidates
 
 Normalisation = Literal["minmax", "zscore", "none"]
-
-#: EMID's settings (Sec. 3.1.2-3.1.3, Sec. 3.3, Fig. 5): K = 100 candidates,
-#: m = 3 images per clip, alpha = 0.6.
-DEFAULT_K = 100
-DEFAULT_M = 3
-DEFAULT_ALPHA = 0.6
 
 #: Clips scored at a time by :func:`pair`: E and T then take O(chunk · K)
 #: memory (~50 MB at K = 100) whatever the number of clips.
