@@ -90,6 +90,54 @@ def test_matched_and_unrelated_scores_are_separated(audio, features):
     assert max(unrelated) <= THR - 0.15
 
 
+def test_cross_similarity_equals_librosa(audio, features):
+    """The vectorised k-NN affinity is librosa.segment.cross_similarity's, link for link."""
+    import librosa
+
+    exact = 0
+    for stem, start, length in CLIPS[:3]:
+        clip = ex.audio_features(cut(audio[stem], start, length), SR)
+        for other in (stem, "energetic_acoustic_1", "nostalgic_acoustic_1"):
+            track = features[other]
+            ref = librosa.segment.cross_similarity(clip.cens, track.cens, metric="cosine", mode="affinity",
+                                                   bandwidth=ex.BANDWIDTH)
+            got = ex.cross_similarity(clip, track)
+            assert got.shape == ref.shape == (track.n_frames, clip.n_frames) and got.dtype == np.float32
+            # librosa drops links at distance exactly 0 (identical frames); here they weigh ~1
+            dropped = (ref == 0) & (got > 0)
+            assert np.all(got[dropped] > 0.999) and dropped.sum() <= 0.001 * got.size
+            np.testing.assert_array_equal(got[~dropped] > 0, ref[~dropped] > 0)
+            np.testing.assert_allclose(got[~dropped], ref[~dropped], atol=1e-5)
+            exact += int(dropped.sum())
+    assert exact > 0  # the clips were cut from these very tracks, so some frames are identical
+
+
+def test_cheap_bound_is_above_every_window_and_skips_most_unrelated_tracks(audio, features):
+    """The column/row-maximum bound is >= every window's score; with a threshold it exits before the RQA."""
+    import librosa
+
+    early_exits = 0
+    for stem, start, length in CLIPS:
+        clip = ex.audio_features(cut(audio[stem], start, length), SR)
+        for other in (stem, "calm_acoustic_s411", "happy_electronic_1", "tender_electronic_1"):
+            track = features[other]
+            xsim = ex.cross_similarity(clip, track)
+            norm = min(int(round(ex.DEFAULT_WINDOW_S * track.fps)), xsim.shape[0], clip.n_frames)
+            rqa = min(1.0, librosa.sequence.rqa(xsim, gap_onset=ex.GAP_ONSET, gap_extend=ex.GAP_EXTEND,
+                                                backtrack=False).max() / norm)
+            top_mean = [np.sort(xsim.max(axis=a))[::-1][:norm].mean() for a in (0, 1)]  # columns, rows
+            cheap = min(1.0, *top_mean)
+            windows = ex.score_windows(clip, track, xsim=xsim)
+            assert max(m.score for m in windows) <= cheap + 1e-6
+            bound = ex.track_upper_bound(clip, track, xsim, window_s=ex.DEFAULT_WINDOW_S)
+            assert bound == pytest.approx(min(rqa, cheap), abs=1e-6)
+            assert max(m.score for m in windows) <= bound + 1e-6
+            early = ex.track_upper_bound(clip, track, xsim, window_s=ex.DEFAULT_WINDOW_S, threshold=THR)
+            assert early == pytest.approx(cheap if cheap < THR else bound, abs=1e-6)
+            early_exits += cheap < THR
+    assert early_exits >= 10  # of the 15 unrelated pairs here
+
+
 def test_same_audio_through_a_file_is_found(tmp_path, tracks, audio):
     """The clip written to FLAC at the track's own rate and decoded again is still found."""
     stem, start, length = CLIPS[0]
