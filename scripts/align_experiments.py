@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ import numpy as np
 from moodbridge.errors import MoodbridgeError
 from moodbridge.evaluate.experiments import CONFIGS, EXPERIMENTS, load_experiment, run_seed, summarise
 from moodbridge.evaluate.retrieval import retrieval_table
+from moodbridge.fileio import write_text_atomic
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("MOODBRIDGE_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -70,15 +70,6 @@ def probe_markdown(a, b, seed_rows: dict, config: str) -> str:
             r = linear_probe(xtr, m.quadrant[tr], xte, m.quadrant[te], seed=0)
             lines.append(f"| {m.name} | {label} | {r.macro_f1:.3f} | {r.accuracy:.3f} |")
     return "\n".join(lines)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(parts)
     print(text)
     if args.markdown:
-        write_atomic(args.markdown, text + "\n")
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(args.markdown, text + "\n", what="tables")
     return 0
 
 

@@ -340,16 +340,11 @@ def align_eval(
     """
     from moodbridge.evaluate import plot_joint_space, retrieval_metrics
     from moodbridge.library import Library
-    from moodbridge.search.index import _check_name
-    from moodbridge.search.query import joint_spaces, space_info
+    from moodbridge.search.query import require_space, space_info
 
-    _check_name(space)
     notes: list[str] = []
     with Library.open(lib) as library:
-        if space not in joint_spaces(library):
-            have = ", ".join(joint_spaces(library)) or "none"
-            raise LibraryError(f"{library.root}: no joint space {space!r} (saved spaces: {have});"
-                               f" train one with 'moodbridge align train'")
+        require_space(library, space)
         info = space_info(library, space)
         label = label or info.get("label") or "quadrant"
         sets = _eval_sets(library, space, info, label, use_all, notes)

@@ -165,7 +165,7 @@ def _taxonomy_va(value: str) -> tuple[np.ndarray, str] | None:
     return None
 
 
-def _category_label(item: "Item") -> tuple[str, str] | None:
+def category_label(item: "Item") -> tuple[str, str] | None:
     labels = {k.lower(): v for k, v in item.labels.items()}
     for col in CATEGORY_COLUMNS:
         value = (labels.get(col) or "").strip()
@@ -194,7 +194,7 @@ def item_va(library: "Library", items: list["Item"]) -> tuple[np.ndarray, list[s
     for i, it in enumerate(items):
         found = _labelled_va(it)
         if found is None:
-            cat = _category_label(it)
+            cat = category_label(it)
             if cat is not None:
                 hit = _taxonomy_va(cat[1])
                 if hit is not None:

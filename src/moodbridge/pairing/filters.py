@@ -277,13 +277,13 @@ def _duration(library: "Library", items: list["Item"], s: FilterSettings) -> tup
 def _category(library: "Library", items: list["Item"], s: FilterSettings) -> tuple[list[str | None], str]:
     """Images labelled with an excluded emotion category (EMID Sec. 3.2: disgust)."""
     from moodbridge.emotion.lexicon import normalise_word
-    from moodbridge.pairing.dataset import _category_label
+    from moodbridge.pairing.dataset import category_label
 
     excluded = {normalise_word(c) for c in s.excluded_categories}
     reasons: list[str | None] = []
     labelled = 0
     for it in items:
-        label = _category_label(it)
+        label = category_label(it)
         labelled += label is not None
         if label is not None and normalise_word(label[1]) in excluded:
             reasons.append(f"label {label[0]}={label[1]} is excluded")
@@ -353,9 +353,9 @@ FILTERS: dict[str, FilterSpec] = {f.name: f for f in (
 
 def default_filter_names(images: Sequence["Item"]) -> list[str]:
     """The filters on by default: every ``default`` one, plus ``category`` when an image has a category label."""
-    from moodbridge.pairing.dataset import _category_label
+    from moodbridge.pairing.dataset import category_label
 
-    labelled = any(_category_label(it) is not None for it in images)
+    labelled = any(category_label(it) is not None for it in images)
     return [name for name, f in FILTERS.items() if f.default or (name == "category" and labelled)]
 
 

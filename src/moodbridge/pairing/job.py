@@ -64,13 +64,12 @@ def run_pair_job(
         :func:`moodbridge.pairing.dataset.build_pairs` keywords (alpha, k, m,
         metric, normalisation, clamp_k, filters, filter_settings, space).
     """
-    from moodbridge.errors import InvalidValueError
+    from moodbridge.fileio import output_folder
     from moodbridge.pairing.dataset import build_pairs, write_outputs
+    from moodbridge.pairing.defaults import DEFAULT_ALPHA
 
-    out = Path(out_dir).expanduser()
-    if out.exists() and not out.is_dir():
-        raise InvalidValueError(f"{out}: exists and is not a folder")
-    alpha = float(pair_options.get("alpha", 0.6))
+    out = output_folder(out_dir, what="pair files")
+    alpha = float(pair_options.get("alpha", DEFAULT_ALPHA))
     checkpoint = out / CHECKPOINT_DIR
     table = build_pairs(library, semantic_baseline=report and alpha != 1.0, checkpoint=checkpoint,
                         progress=progress, **pair_options)

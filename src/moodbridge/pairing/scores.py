@@ -48,7 +48,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -279,66 +279,16 @@ def pair(
     music_va: ArrayLike,
     image_va: ArrayLike,
     *,
-    k: int = DEFAULT_K,
-    m: int = DEFAULT_M,
     alpha: float = DEFAULT_ALPHA,
-    metric: str = "cosine",
-    centre: Centre = "neutral",
-    normalisation: Normalisation = "minmax",
-    backend: Backend = "auto",
-    memory_budget: int = DEFAULT_MEMORY_BUDGET,
-    normalise: bool = False,
-    clamp_k: bool = False,
-    checkpoint: str | Path | None = None,
-    progress: bool = False,
+    **options: Any,
 ) -> Pairing:
-    """EMID pairing end to end (Sec. 3.1.2-3.1.3): top-K by S, E, T, m per clip.
+    """EMID pairing end to end (Sec. 3.1.2-3.1.3): top-K by S, E, T, m per clip, at one α.
 
-    Parameters
-    ----------
-    music, images
-        ``(N_M, d)`` and ``(N_I, d)`` embeddings in one joint space, rows
-        L2-normalised (or pass ``normalise=True``).
-    music_va, image_va
-        ``(N_M, 2)`` and ``(N_I, 2)`` valence-arousal points.
-    k, m, alpha
-        Candidates per clip, images kept per clip, weight of semantics.
-    metric, centre
-        The emotional similarity (:func:`emotional_similarity`).
-    normalisation
-        Per-clip normalisation of S and E (module docstring).
-    backend, memory_budget, normalise, clamp_k
-        Passed to :func:`~moodbridge.pairing.topk.top_k_candidates`.
-    checkpoint
-        A folder for finished shards of clips (:mod:`moodbridge.pairing.checkpoint`):
-        the run goes shard by shard, saves each, and a rerun with the same
-        inputs and parameters resumes where it stopped.  The folder is kept;
-        delete it when the result is stored.
-    progress
-        Show a progress bar over the shards of clips.
-
-    Returns
-    -------
-    Pairing
-
-    Notes
-    -----
-    Memory: the top-K search is bounded by ``memory_budget``; E and T are
-    computed for :data:`_CLIP_CHUNK` clips at a time; the candidates
-    (``12 · N_M · K`` bytes) and the result are the only parts that grow with
-    the library, linearly in ``N_M`` and never with ``N_M · N_I``.
-
-    Raises
-    ------
-    InvalidValueError
-        On any invalid input; the parameters and VA points are checked before
-        the search runs.
+    ``options`` are the keywords of :func:`pair_alphas` (``k``, ``m``,
+    ``metric``, ``centre``, ``normalisation``, ``backend``, ``memory_budget``,
+    ``normalise``, ``clamp_k``, ``checkpoint``, ``progress``), documented there.
     """
-    return pair_alphas(
-        music, images, music_va, image_va, alphas=(alpha,), k=k, m=m, metric=metric, centre=centre,
-        normalisation=normalisation, backend=backend, memory_budget=memory_budget, normalise=normalise,
-        clamp_k=clamp_k, checkpoint=checkpoint, progress=progress,
-    )[0]
+    return pair_alphas(music, images, music_va, image_va, alphas=(alpha,), **options)[0]
 
 
 def pair_alphas(
@@ -360,10 +310,53 @@ def pair_alphas(
     checkpoint: str | Path | None = None,
     progress: bool = False,
 ) -> list[Pairing]:
-    """:func:`pair` for several α at the cost of one candidate search (EMID Fig. 5 compares α = 1 and 0.6).
+    """EMID pairing for several α at the cost of one candidate search (EMID Fig. 5 compares α = 1 and 0.6).
 
     The top-K candidates and E do not depend on α; only T and the m kept
-    images do.  Parameters as :func:`pair`; returns one :class:`Pairing` per α.
+    images do.  :func:`pair` is the single-α form.
+
+    Parameters
+    ----------
+    music, images
+        ``(N_M, d)`` and ``(N_I, d)`` embeddings in one joint space, rows
+        L2-normalised (or pass ``normalise=True``).
+    music_va, image_va
+        ``(N_M, 2)`` and ``(N_I, 2)`` valence-arousal points.
+    alphas
+        Weights of semantics, one pairing each.
+    k, m
+        Candidates per clip, images kept per clip.
+    metric, centre
+        The emotional similarity (:func:`emotional_similarity`).
+    normalisation
+        Per-clip normalisation of S and E (module docstring).
+    backend, memory_budget, normalise, clamp_k
+        Passed to :func:`~moodbridge.pairing.topk.top_k_candidates`.
+    checkpoint
+        A folder for finished shards of clips (:mod:`moodbridge.pairing.checkpoint`):
+        the run goes shard by shard, saves each, and a rerun with the same
+        inputs and parameters resumes where it stopped.  The folder is kept;
+        delete it when the result is stored.
+    progress
+        Show a progress bar over the shards of clips.
+
+    Returns
+    -------
+    list of Pairing
+        One per α, in order.
+
+    Notes
+    -----
+    Memory: the top-K search is bounded by ``memory_budget``; E and T are
+    computed for :data:`_CLIP_CHUNK` clips at a time; the candidates
+    (``12 · N_M · K`` bytes) and the result are the only parts that grow with
+    the library, linearly in ``N_M`` and never with ``N_M · N_I``.
+
+    Raises
+    ------
+    InvalidValueError
+        On any invalid input; the parameters and VA points are checked before
+        the search runs.
     """
     if len(alphas) == 0:
         raise InvalidValueError("alphas: give at least one alpha")

@@ -115,13 +115,10 @@ def semantic_embeddings(
             f"unknown semantic space {space!r}; use {BRIDGE!r}, {BRIDGE_RAW!r} or '{JOINT_PREFIX}NAME'"
         )
     from moodbridge.align import JointSpace
-    from moodbridge.search.query import joint_spaces, library_features, space_dir, space_heads
+    from moodbridge.search.query import library_features, require_space, space_dir, space_heads
 
     name = space[len(JOINT_PREFIX):]
-    if name not in joint_spaces(library):
-        have = ", ".join(joint_spaces(library)) or "none"
-        raise LibraryError(f"{library.root}: no joint space {name!r} (saved spaces: {have}); "
-                           "train one with 'moodbridge align train --from image --to music'")
+    require_space(library, name)
     heads, specs = space_heads(library, name)
     missing = [m for m in ("audio", "image") if m not in heads]
     if missing:

@@ -53,8 +53,10 @@ __all__ = [
     "SearchResult",
     "joint_spaces",
     "library_features",
+    "require_space",
     "resolve_target",
     "search_library",
+    "space_heads",
     "space_info",
 ]
 
@@ -164,6 +166,25 @@ def joint_spaces(library: Any) -> list[str]:
     found = [p for p in root.iterdir() if not p.name.startswith(".") and _is_saved_space(p)]
     found.sort(key=lambda p: (-(p / "model.pt").stat().st_mtime, p.name))
     return [p.name for p in found]
+
+
+def require_space(library: Any, name: str) -> None:
+    """Check that ``name`` is a valid space name and a saved joint space of the library.
+
+    Raises
+    ------
+    InvalidValueError
+        A name that cannot be a folder name.
+    LibraryError
+        No such space (the message lists the saved ones).
+    """
+    from moodbridge.search.index import _check_name
+
+    _check_name(name)
+    if name not in joint_spaces(library):
+        have = ", ".join(joint_spaces(library)) or "none"
+        raise LibraryError(f"{library.root}: no joint space {name!r} (saved spaces: {have});"
+                           f" train one with 'moodbridge align train'")
 
 
 def library_features(library: Any, items: Sequence[Any], spec: str) -> np.ndarray:
@@ -292,14 +313,10 @@ def space_heads(library: Any, name: str) -> tuple[dict[str, Any], dict[str, str]
 
 def _choose_space(library: Any, space: str | None, q_modality: str, target: str) -> tuple[str | None, str]:
     """(space name, "") to use one, or (None, reason) to fall back."""
-    from moodbridge.search.index import _check_name, index_dir
+    from moodbridge.search.index import index_dir
 
     if space is not None:
-        _check_name(space)
-        if space not in joint_spaces(library):
-            have = ", ".join(joint_spaces(library)) or "none"
-            raise LibraryError(f"{library.root}: no joint space {space!r} (saved spaces: {have});"
-                               f" train one with 'moodbridge align train'")
+        require_space(library, space)
         heads, _ = space_heads(library, space)
         for m in (q_modality, target):
             if m not in heads:

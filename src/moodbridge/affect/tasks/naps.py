@@ -43,8 +43,8 @@ import numpy as np
 
 from moodbridge.affect.base import load_weights, save_weights, weights_path
 from moodbridge.affect.models import Chain, Linear, Standardize
-from moodbridge.emotion import get_scale
 from moodbridge.affect.tasks import data_file
+from moodbridge.emotion import get_scale
 from moodbridge.errors import InvalidValueError
 
 RATINGS_FILE = "naps_ratings.csv"
