@@ -150,7 +150,7 @@ def test_scale_point():
 )
 def test_quadrant_assignment(point, expected):
     assert quadrant_of(point) is expected
-    assert VA(*point).quadrant is expected
+    assert quadrant_of(VA(*point)) is expected
 
 
 def test_quadrants_vectorised_and_centres():

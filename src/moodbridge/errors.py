@@ -93,3 +93,13 @@ class LibraryError(MoodbridgeError):
 
 class ItemNotFoundError(LibraryError):
     """No item in the library matches the given id, path or hash."""
+
+
+class UnknownNameError(InvalidValueError, KeyError):
+    """A name looked up in a registry (encoder, head, filter, task, loss, space …) is not registered.
+
+    The message lists the registered names, so the user sees what to type instead.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

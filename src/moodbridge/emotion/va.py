@@ -15,14 +15,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
 import numpy as np
 
 from moodbridge.errors import InvalidValueError
-
-if TYPE_CHECKING:
-    from moodbridge.emotion.quadrants import Quadrant
 
 #: Largest excess over ``[-1, 1]`` accepted as round-off (and clipped away).
 RANGE_TOLERANCE = 1e-9
@@ -65,8 +62,10 @@ class VA:
 
     Examples
     --------
-    >>> VA(0.5, -0.25).quadrant.label
-    'Q4'
+    >>> VA(0.5, -0.25).valence
+    0.5
+
+    Its Russell quadrant is :func:`moodbridge.emotion.quadrant_of` (``quadrant_of(VA(0.5, -0.25)).label == "Q4"``).
     """
 
     valence: float
@@ -75,13 +74,6 @@ class VA:
     def __post_init__(self) -> None:
         object.__setattr__(self, "valence", _check_value(self.valence, "valence"))
         object.__setattr__(self, "arousal", _check_value(self.arousal, "arousal"))
-
-    @property
-    def quadrant(self) -> Quadrant:
-        """Russell quadrant of the point (axis rule in :mod:`moodbridge.emotion.quadrants`)."""
-        from moodbridge.emotion.quadrants import quadrant_of
-
-        return quadrant_of(self)
 
     def to_array(self) -> np.ndarray:
         """The point as a float64 array ``[valence, arousal]`` of shape ``(2,)``."""

@@ -57,6 +57,7 @@ import torch
 from numpy.typing import ArrayLike
 
 from moodbridge.errors import InvalidValueError
+from moodbridge.validate import unit_rows
 
 Backend = Literal["auto", "torch", "faiss"]
 
@@ -67,7 +68,6 @@ DEFAULT_MEMORY_BUDGET = 96 * 2**20
 IMAGE_BLOCK = 4096
 
 #: Rows whose squared norm is off by more than this are not L2-normalised.
-NORM_TOLERANCE = 1e-3
 
 #: ``"auto"`` uses FAISS below this many score entries (``N_M · N_I``), torch from it on.
 AUTO_FAISS_BELOW = 2e7
@@ -85,7 +85,6 @@ _NO_KEY = torch.iinfo(torch.int64).min
 _MERGE_BYTES_PER_ENTRY = 40
 
 #: Rows validated per chunk (bounds the temporary float64 copy).
-_CHECK_ROWS = 1024
 
 #: Bytes per score entry of a block counted against the budget: the float32
 #: score, the bool mask and :data:`_MERGE_SHARE` for the merge temporaries.
@@ -146,37 +145,7 @@ def validate_embeddings(embeddings: ArrayLike, *, name: str, normalise: bool = F
         number is given), zero rows (with ``normalise``), or rows that are not
         unit length (without it).
     """
-    try:
-        arr = np.ascontiguousarray(embeddings, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise InvalidValueError(f"{name} embeddings: expected a numeric (N, d) array") from None
-    if arr.ndim != 2:
-        raise InvalidValueError(f"{name} embeddings: expected shape (N, d), got shape {arr.shape}")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise InvalidValueError(f"{name} embeddings are empty (shape {arr.shape}); need at least one row and one column")
-    norms2 = np.empty(arr.shape[0])
-    for start in range(0, arr.shape[0], _CHECK_ROWS):
-        chunk = arr[start : start + _CHECK_ROWS].astype(np.float64)
-        norms2[start : start + len(chunk)] = np.einsum("ij,ij->i", chunk, chunk)
-    bad = ~np.isfinite(norms2)
-    if bad.any():
-        raise InvalidValueError(
-            f"{name} embeddings: {int(bad.sum())} of {arr.shape[0]} rows hold NaN or inf (first: row {int(np.argmax(bad))})"
-        )
-    if normalise:
-        zero = norms2 == 0
-        if zero.any():
-            raise InvalidValueError(
-                f"{name} embeddings: {int(zero.sum())} rows are all zeros and cannot be normalised (first: row {int(np.argmax(zero))})"
-            )
-        return (arr / np.sqrt(norms2)[:, None]).astype(np.float32)
-    off = np.abs(norms2 - 1.0) > NORM_TOLERANCE
-    if off.any():
-        raise InvalidValueError(
-            f"{name} embeddings: {int(off.sum())} of {arr.shape[0]} rows are not L2-normalised "
-            f"(first: row {int(np.argmax(off))}, norm {math.sqrt(norms2[np.argmax(off)]):.4g}); pass normalise=True"
-        )
-    return arr
+    return unit_rows(embeddings, f"{name} embeddings", normalise=normalise)
 
 
 def check_k(k: int, n_images: int, *, clamp: bool = False) -> int:
@@ -468,8 +437,8 @@ def ivf_top_k(
     music, images, k, normalise
         As for :func:`top_k_candidates`.
     nlist
-        Number of cells; default ``4 · sqrt(N_I)`` (at most ``N_I / 39``, FAISS's
-        minimum of training points per cell).
+        Number of cells; default that of :func:`moodbridge.search.index.build_index`
+        (``4·√N_I`` rounded to a power of two, at most ``N_I / 39``), which builds the index.
     nprobe
         Cells visited per clip (more: slower, higher recall).
     recall_sample
@@ -489,24 +458,18 @@ def ivf_top_k(
     InvalidValueError
         As :func:`top_k_candidates`, or on a bad ``nlist``/``nprobe``.
     """
-    import faiss
-
     x = validate_embeddings(music, name="music", normalise=normalise)
     y = validate_embeddings(images, name="images", normalise=normalise)
     if x.shape[1] != y.shape[1]:
         raise InvalidValueError(f"music embeddings have dimension {x.shape[1]} but image embeddings {y.shape[1]}")
     k = check_k(k, y.shape[0])
-    nlist = max(1, min(int(4 * math.sqrt(y.shape[0])), y.shape[0] // 39)) if nlist is None else int(nlist)
-    if not 1 <= nlist <= y.shape[0] or int(nprobe) < 1:
-        raise InvalidValueError(f"need 1 <= nlist <= {y.shape[0]} images and nprobe >= 1, got nlist={nlist}, nprobe={nprobe}")
+    if int(nprobe) < 1:
+        raise InvalidValueError(f"nprobe must be at least 1, got {nprobe}")
     rng = np.random.default_rng(seed)
-    faiss.omp_set_num_threads(torch.get_num_threads())
-    quantiser = faiss.IndexFlatIP(y.shape[1])
-    index = faiss.IndexIVFFlat(quantiser, y.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
-    train = y if y.shape[0] <= 64 * nlist else y[np.sort(rng.choice(y.shape[0], 64 * nlist, replace=False))]
-    index.train(train)
-    index.add(y)
-    index.nprobe = min(int(nprobe), nlist)
+    from moodbridge.search.index import build_index
+
+    index = build_index(y, kind="ivf", modality="images", nlist=nlist, nprobe=int(nprobe), seed=seed,
+                        threads=torch.get_num_threads()).index
     values, cols = index.search(x, k)
     missing = np.flatnonzero((cols < 0).any(axis=1))
     if len(missing):

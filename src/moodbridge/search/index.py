@@ -68,6 +68,7 @@ from typing import Any
 import numpy as np
 
 from moodbridge.errors import InvalidValueError, LibraryError
+from moodbridge.validate import check_name, positive_int, unit_rows
 
 __all__ = [
     "DEFAULT_EF_CONSTRUCTION",
@@ -103,7 +104,6 @@ DEFAULT_NPROBE = 32
 #: busy machine, waits for a second core (see ``benchmarks/search.py``).
 SMALL_BATCH = 4
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def _faiss() -> Any:
@@ -243,12 +243,12 @@ class VectorIndex:
     def _search_params(self, k: int, ef_search: int | None, nprobe: int | None) -> Any:
         faiss = _faiss()
         if self.kind == "hnsw":
-            ef = _positive_int(ef_search, "ef_search") if ef_search is not None else int(self.index.hnsw.efSearch)
+            ef = positive_int(ef_search, "ef_search") if ef_search is not None else int(self.index.hnsw.efSearch)
             params = faiss.SearchParametersHNSW()
             params.efSearch = max(ef, k)
             return params
         if self.kind == "ivf":
-            probe = _positive_int(nprobe, "nprobe") if nprobe is not None else int(self.index.nprobe)
+            probe = positive_int(nprobe, "nprobe") if nprobe is not None else int(self.index.nprobe)
             params = faiss.SearchParametersIVF()
             params.nprobe = min(probe, int(self.index.nlist))
             return params
@@ -312,7 +312,7 @@ class VectorIndex:
     def load(cls, directory: str | Path, modality: str, *, verify: bool = True, mmap: bool = False) -> VectorIndex:
         """Read the index of ``modality`` saved in ``directory`` (same as :func:`load_index`)."""
         faiss = _faiss()
-        _check_name(modality)
+        check_name(modality, "index names")
         directory = Path(directory)
         manifest = directory / f"{modality}.json"
         if not manifest.is_file():
@@ -404,11 +404,11 @@ def build_index(
         raise InvalidValueError(f"index kind must be one of {INDEX_KINDS}, got {kind!r}")
     for name, value in (("hnsw_m", hnsw_m), ("ef_construction", ef_construction), ("ef_search", ef_search),
                         ("nprobe", nprobe)):
-        _positive_int(value, name)
+        positive_int(value, name)
     if not isinstance(exact_max, (int, np.integer)) or exact_max < 0:
         raise InvalidValueError(f"exact_max must be a non-negative integer, got {exact_max!r}")
     for name in (modality,) + ((space,) if space is not None else ()):
-        _check_name(name)
+        check_name(name, "index names")
     x = _unit_rows(vectors, what=f"{modality} vectors", allow_empty=True)
     n, d = x.shape
     ids_arr = _id_array(range(n) if ids is None else ids)
@@ -433,7 +433,7 @@ def build_index(
             index.hnsw.efConstruction = int(ef_construction)
             index.hnsw.efSearch = int(ef_search)
         else:
-            nlist = _positive_int(nlist, "nlist") if nlist is not None else _default_nlist(n)
+            nlist = positive_int(nlist, "nlist") if nlist is not None else _default_nlist(n)
             if n < nlist:
                 raise InvalidValueError(f"an IVF index of {nlist} cells needs at least {nlist} vectors, got {n}")
             factory = f"IVF{nlist},Flat"
@@ -501,7 +501,7 @@ def index_dir(library: Any, space: str) -> Path:
     space
         The joint space's name (letters, digits, ``.``, ``_``, ``-``).
     """
-    _check_name(space)
+    check_name(space, "index names")
     root = Path(getattr(library, "root", library))
     return root / "indexes" / space
 
@@ -561,26 +561,12 @@ def open_library_index(library: Any, space: str, modality: str, **load_kwargs: A
 def _unit_rows(
     x: Any, *, what: str, dim: int | None = None, index_label: str = "", allow_empty: bool = False
 ) -> np.ndarray:
-    """Validated, C-contiguous, L2-normalised float32 copy of a 2-D array."""
-    try:
-        arr = np.array(x, dtype=np.float32, order="C", copy=True)
-    except (TypeError, ValueError):
-        raise InvalidValueError(f"{what} must be a numeric array") from None
-    if arr.ndim != 2 or (arr.shape[0] == 0 and not allow_empty) or arr.shape[1] == 0:
-        raise InvalidValueError(f"{what} must be a non-empty 2-D (N, dim) array, got shape {arr.shape}")
-    if dim is not None and arr.shape[1] != dim:
+    """Validated, C-contiguous, L2-normalised float32 copy of a 2-D array (:func:`moodbridge.validate.unit_rows`)."""
+    if dim is not None and np.ndim(x) == 2 and np.shape(x)[1] != dim:
         raise InvalidValueError(
-            f"{what}: dimension mismatch: the query has dimension {arr.shape[1]}, the {index_label} index {dim}"
+            f"{what}: dimension mismatch: the query has dimension {np.shape(x)[1]}, the {index_label} index {dim}"
         )
-    bad = ~np.isfinite(arr).all(axis=1)
-    if bad.any():
-        raise InvalidValueError(f"{what}: {int(bad.sum())} of {len(arr)} rows hold NaN or infinite values")
-    norms = np.linalg.norm(arr, axis=1, keepdims=True)
-    zero = norms[:, 0] == 0
-    if zero.any():
-        raise InvalidValueError(f"{what}: {int(zero.sum())} of {len(arr)} rows are all zeros (no direction)")
-    arr /= norms
-    return arr
+    return unit_rows(x, what, allow_empty=allow_empty)
 
 
 def _id_array(ids: Any) -> np.ndarray:
@@ -590,19 +576,6 @@ def _id_array(ids: Any) -> np.ndarray:
     if all(isinstance(v, str) for v in values):
         return np.asarray(values, dtype=object)
     raise InvalidValueError("item ids must be all integers or all strings")
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _check_name(name: Any) -> None:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidValueError(
-            f"index names must be letters, digits, '.', '_' or '-' (not starting with '.'), got {name!r}"
-        )
 
 
 def _default_nlist(n: int) -> int:
