@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from moodbridge.errors import MoodbridgeError
-from moodbridge.evaluate.experiments import CONFIGS, EXPERIMENTS, load_experiment, run_seed, summarise
+from moodbridge.train.experiments import CONFIGS, EXPERIMENTS, load_experiment, run_seed, summarise
 from moodbridge.evaluate.retrieval import retrieval_table
 from moodbridge.fileio import write_text_atomic
 

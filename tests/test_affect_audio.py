@@ -23,8 +23,8 @@ from moodbridge.affect.heads.audio import (
     probabilities_to_va,
 )
 from moodbridge.affect.models import Chain, Linear, Standardize, model_from_arrays
-from moodbridge.affect.tasks import get_task
-from moodbridge.affect.tasks import fourq
+from moodbridge.train.tasks import get_task
+from moodbridge.train.tasks import fourq
 from moodbridge.encoders import get_encoder
 from moodbridge.errors import EncoderUnavailableError, InvalidValueError
 

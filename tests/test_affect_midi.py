@@ -152,7 +152,7 @@ def eimg_dir():
 
 
 def test_shipped_head_on_eimg(eimg_dir) -> None:
-    from moodbridge.affect.tasks import eimg
+    from moodbridge.train.tasks import eimg
 
     m = eimg.evaluate(eimg_dir, progress=False)
     assert m["n"] == 2400 and m["head"] == "midi-va"
@@ -165,7 +165,7 @@ def test_shipped_head_on_eimg(eimg_dir) -> None:
 
 
 def test_shipped_head_transfers_to_vgmidi() -> None:
-    from moodbridge.affect.tasks import vgmidi
+    from moodbridge.train.tasks import vgmidi
 
     m = vgmidi.evaluate(shared_path("vgmidi"), progress=False)
     assert m["n"] == 153
@@ -176,7 +176,7 @@ def test_shipped_head_transfers_to_vgmidi() -> None:
 
 def test_retraining_reproduces_stored_cv(eimg_dir) -> None:
     """The grouped CV of ``eimg.train`` with the stored seed gives the metrics stored in the shipped weights."""
-    from moodbridge.affect.tasks import eimg
+    from moodbridge.train.tasks import eimg
 
     meta = MidiVAHead().meta
     paths, ratings = eimg.load_labels(eimg_dir)

@@ -12,7 +12,7 @@ from conftest import shared_path
 from moodbridge.affect.heads.audio_zeroshot import TAGGERS, AudioZeroShotHead, tag_va_table
 from moodbridge.affect.heads.image import DESCRIPTORS, ImageVAHead
 from moodbridge.affect.heads.text import TextVAHead
-from moodbridge.affect.semantic import contrast_weights, weighted_embedding, weighted_va
+from moodbridge.semantic.embeddings import contrast_weights, weighted_embedding, weighted_va
 from moodbridge.errors import EmptyMediaError, InvalidValueError
 
 
@@ -62,7 +62,7 @@ def test_text_head_rejects_empty_and_nan(text_head: TextVAHead) -> None:
 
 
 def test_text_head_estimate_through_base(text_head: TextVAHead) -> None:
-    from moodbridge.affect.semantic import embed_texts
+    from moodbridge.semantic.embeddings import embed_texts
 
     est = text_head.estimate({"minilm": {"features": embed_texts(["a sunny holiday on the beach"], cache=False)}})
     assert est[0].valence > 0.2 and est[0].head == "text-va@1"
@@ -77,7 +77,7 @@ def test_text_head_beats_baselines_on_held_out_words(text_head: TextVAHead) -> N
 
 @pytest.mark.slow
 def test_text_head_fold_reproduces_stored_metrics(text_head: TextVAHead) -> None:
-    from moodbridge.affect.tasks.lexicon import cross_validate, load_words
+    from moodbridge.train.tasks.lexicon import cross_validate, load_words
 
     words, Y = load_words(shared_path("nrc-vad"))
     stored = text_head.meta["cv_per_fold"][0]
@@ -87,7 +87,7 @@ def test_text_head_fold_reproduces_stored_metrics(text_head: TextVAHead) -> None
 
 
 def test_lexicon_evaluate_reports_cv_beside_optimistic_figures() -> None:
-    from moodbridge.affect.tasks import get_task
+    from moodbridge.train.tasks import get_task
 
     res = get_task("lexicon").evaluate(shared_path("nrc-vad"), progress=False)
     assert res["head"] == "text-va" and res["n"] == 20007
@@ -97,7 +97,7 @@ def test_lexicon_evaluate_reports_cv_beside_optimistic_figures() -> None:
 # --- image-va --------------------------------------------------------------------------------
 
 def test_naps_retrain_reproduces_stored_metrics(tmp_path) -> None:
-    from moodbridge.affect.tasks import get_task
+    from moodbridge.train.tasks import get_task
 
     task = get_task("naps")
     data = shared_path("naps")
@@ -158,7 +158,7 @@ def test_audio_zeroshot_rejects_nan() -> None:
 
 
 def test_audio_zeroshot_beats_chance_on_4q() -> None:
-    from moodbridge.affect.heads.audio_zeroshot import evaluate
+    from moodbridge.train.tasks.zeroshot import evaluate
 
     res = evaluate(shared_path("4q"), progress=False)
     assert res["n"] == 480

@@ -509,7 +509,7 @@ def _real_audio_midi():
     """4Q audio and EIMG MIDI as the experiments load them (skips when ../shared/data is absent)."""
     from conftest import shared_path
 
-    from moodbridge.evaluate.experiments import load_eimg, load_fourq
+    from moodbridge.train.experiments import load_eimg, load_fourq
 
     return load_fourq(shared_path("4q")), load_eimg(shared_path("eimg"))
 
@@ -518,7 +518,7 @@ def test_real_audio_midi_joint_space_beats_chance() -> None:
     """4Q audio (musicnn MSD+MTT features, quadrant labels) ↔ EIMG MIDI (midi-stats, quadrant of the
     mean VA): Emo-CLIM's paper configuration, held-out 25 % of each set, macro P@1 both ways."""
     from moodbridge.evaluate import retrieval_metrics
-    from moodbridge.evaluate.experiments import split_pair
+    from moodbridge.train.experiments import split_pair
 
     audio, midi = _real_audio_midi()
     assert audio.features.shape[1] == 400 and midi.features.shape[1] == 76
@@ -541,7 +541,7 @@ def test_real_stacked_head_outputs_never_see_test_labels() -> None:
     when the held-out labels are scrambled, and its out-of-fold outputs classify the training clips."""
     from dataclasses import replace
 
-    from moodbridge.evaluate.experiments import split_pair, stacked_head_outputs
+    from moodbridge.train.experiments import split_pair, stacked_head_outputs
 
     audio, midi = _real_audio_midi()
     split = split_pair(audio.quadrant, midi.quadrant, seed=0)
@@ -558,13 +558,13 @@ def test_real_stacked_head_outputs_never_see_test_labels() -> None:
 def test_real_va_baseline_refit_is_below_the_leaky_shipped_heads() -> None:
     """The no-training baseline (heads + VA similarity) beats chance on held-out items; the shipped heads,
     fitted on all items, score higher on the same items (the leak the refit removes)."""
-    from moodbridge.evaluate.experiments import baseline_results, split_pair
+    from moodbridge.train.experiments import baseline_results, split_pair
 
     audio, midi = _real_audio_midi()
     split = split_pair(audio.quadrant, midi.quadrant, seed=0)
     refit = baseline_results(audio, midi, split)
     leaky = baseline_results(audio, midi, split, leaky=True)
-    assert set(refit) == {"audio → midi", "midi → audio", "audio → audio", "midi → midi"}
+    assert set(refit) == {"audio -> midi", "midi -> audio", "audio -> audio", "midi -> midi"}
     for direction, result in refit.items():
         assert result.macro["p@1"] > 0.3, (direction, result.macro)  # chance 0.25
         assert leaky[direction].macro["mrr"] > result.macro["mrr"], direction

@@ -110,8 +110,8 @@ def test_probe_on_real_4q_music_features_beats_chance() -> None:
     """4Q (480 clips, quadrant labels), cached musicnn MSD+MTT features: the probe finds the quadrant signal."""
     from conftest import shared_path
 
-    from moodbridge.affect.tasks.fourq import load_dataset
-    from moodbridge.affect.training_data import encoder_outputs
+    from moodbridge.train.tasks.fourq import load_dataset
+    from moodbridge.train.features import encoder_outputs
 
     paths, quadrant, _ = load_dataset(shared_path("4q"))
     feats = encoder_outputs(paths, ["musicnn-msd", "musicnn-mtt"], cache_name="4q", progress=False)
@@ -220,9 +220,9 @@ def eval_json(library: Path) -> dict:
 
 
 def _quadrants(lib, items) -> np.ndarray:
-    from moodbridge.search.query import _item_va
+    from moodbridge.library.emotion import item_emotions
 
-    return np.array([_item_va(lib, it)[2] for it in items], dtype=object)
+    return np.array([e.quadrant.label if e else None for e in item_emotions(lib, items)], dtype=object)
 
 
 def _info(library: Path) -> dict:

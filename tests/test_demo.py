@@ -1,15 +1,25 @@
 """``moodbridge demo`` builds its library from packaged media and shows it."""
 from __future__ import annotations
 
+import csv
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from moodbridge.library import Library
 
+GOLDEN = Path(__file__).parent / "golden"
+#: set to 1 to rewrite the golden files from this run (after a deliberate change, e.g. a new head version)
+UPDATE = os.environ.get("MOODBRIDGE_UPDATE_GOLDEN") == "1"
+FLOATS = ("S", "E", "T", "S_norm", "E_norm", "clip_valence", "clip_arousal", "image_valence", "image_arousal")
+
 
 def test_demo_builds_library_from_packaged_media(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "moodbridge", "demo", "--dir", str(tmp_path), "-q"],
+    res = subprocess.run([sys.executable, "-m", "moodbridge", "demo", "--out", str(tmp_path), "-q"],
                          capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "failed 0" in res.stdout
@@ -25,7 +35,7 @@ def test_demo_builds_library_from_packaged_media(tmp_path):
         assert lib.catalogue.counts_by_modality() == {"image": 17, "audio": 28}
         moods = {it.labels.get("mood") for it in lib.items(modality="audio")}
         assert moods == {"calm", "energetic", "happy", "nostalgic", "tender"}
-    again = subprocess.run([sys.executable, "-m", "moodbridge", "demo", "--dir", str(tmp_path), "-q"],
+    again = subprocess.run([sys.executable, "-m", "moodbridge", "demo", "--out", str(tmp_path), "-q"],
                            capture_output=True, text=True, timeout=900)
     assert again.returncode == 0 and "unchanged 45" in again.stdout
 
@@ -44,3 +54,52 @@ def test_demo_builds_library_from_packaged_media(tmp_path):
     assert scores == sorted(scores, reverse=True)
     assert all(-1 <= h["valence"] <= 1 and -1 <= h["arousal"] <= 1 and h["quadrant"] in {"Q1", "Q2", "Q3", "Q4"}
                for h in hits)
+
+    # golden files: the same pairs and the same image search as before the layers were rebuilt
+    _check_golden_pairs(tmp_path)
+    query = tmp_path / "media" / "music" / "calm" / "calm_acoustic_1.opus"
+    found = subprocess.run([sys.executable, "-m", "moodbridge", "search", str(tmp_path / "library"), str(query),
+                            "--to", "image", "--json"], capture_output=True, text=True, timeout=300)
+    assert found.returncode == 0, found.stderr[-2000:]
+    _check_golden_search(json.loads(found.stdout), tmp_path)
+
+    # music hits carry the one rule's emotion: each clip's mood label, not the head's estimate
+    for h in hits:
+        assert h["source"].startswith(("label:mood=", "text:mood=")), h
+
+
+def _relative(path: str, root: Path) -> str:
+    return path.replace(str(root) + "/", "")
+
+
+def _check_golden_pairs(root: Path) -> None:
+    rows = list(csv.DictReader((root / "pairs" / "pairs.csv").open()))
+    for r in rows:
+        r["clip_path"], r["image_path"] = _relative(r["clip_path"], root), _relative(r["image_path"], root)
+    golden = GOLDEN / "demo_pairs.csv"
+    if UPDATE:
+        with golden.open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows({**r, **{k: f"{float(r[k]):.6f}" for k in FLOATS}} for r in rows)
+    want = list(csv.DictReader(golden.open()))
+    assert len(rows) == len(want)
+    for got, exp in zip(rows, want):
+        assert {k: v for k, v in got.items() if k not in FLOATS} == {k: v for k, v in exp.items() if k not in FLOATS}
+        for k in FLOATS:
+            assert float(got[k]) == pytest.approx(float(exp[k]), abs=2e-6), (k, got["clip_path"], got["image_path"])
+
+
+def _check_golden_search(result: dict, root: Path) -> None:
+    golden = GOLDEN / "demo_search_music_to_image.json"
+    got = {"query": _relative(result["query"], root), "method": result["method"],
+           "hits": [{"name": h["name"], "score": round(h["score"], 6), "valence": round(h["valence"], 6),
+                     "arousal": round(h["arousal"], 6)} for h in result["hits"]]}
+    if UPDATE:
+        golden.write_text(json.dumps(got, indent=1))
+    want = json.loads(golden.read_text())
+    assert got["query"] == want["query"] and got["method"] == want["method"]
+    assert [h["name"] for h in got["hits"]] == [h["name"] for h in want["hits"]]
+    for g, w in zip(got["hits"], want["hits"]):
+        for k in ("score", "valence", "arousal"):
+            assert g[k] == pytest.approx(w[k], abs=2e-6), (k, g["name"])

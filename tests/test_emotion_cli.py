@@ -48,7 +48,7 @@ def test_bad_items_get_one_error_each_and_the_rest_is_rated(tmp_path):
 
 def test_affect_eval_prints_one_flat_json_object():
     data = shared_path("vgmidi")
-    res = run_cli("affect", "eval", "--task", "vgmidi", "--data", str(data))
+    res = run_cli("affect", "eval", "--task", "vgmidi", "--data", str(data), "--json")
     assert res.returncode == 0, res.stderr[-2000:]
     metrics = json.loads(res.stdout.strip().splitlines()[-1])
     assert {"valence_accuracy", "arousal_accuracy", "valence_auc", "arousal_auc", "n", "head", "version"} <= set(metrics)

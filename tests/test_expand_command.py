@@ -13,7 +13,7 @@ import soundfile as sf
 
 from moodbridge.library import Library
 from moodbridge.media import decode_audio
-from moodbridge.pairing.expand_library import EXPANSION_JSON, expand_library
+from moodbridge.jobs.expand import EXPANSION_JSON, run_expand
 from realmedia import immich_tracks
 
 SR = 22050
@@ -87,7 +87,7 @@ def test_expand_cli_adds_labelled_clips_and_is_idempotent(setup):
 def test_dry_run_writes_nothing(setup, tmp_path):
     with Library.open(setup / "lib") as library:
         before = len(library.items())
-        result = expand_library(library, [setup / "tracks" / f"{SOURCES[0][0]}.opus"], tmp_path / "out",
+        result = run_expand(library, [setup / "tracks" / f"{SOURCES[0][0]}.opus"], tmp_path / "out",
                                 dry_run=True, progress=False)
         assert result.report.candidates and not result.written and not result.errors
         assert not (tmp_path / "out").exists()

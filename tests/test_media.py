@@ -17,7 +17,7 @@ import soundfile as sf
 from conftest import shared_path
 from PIL import Image, ImageFile
 
-from moodbridge.encoders.base import InputSpec
+from moodbridge.media.spec import InputSpec
 from moodbridge.errors import (
     BadDimensionsError,
     CorruptMediaError,

@@ -12,14 +12,14 @@ import pytest
 
 from moodbridge.errors import InvalidValueError, LibraryError, MoodbridgeError
 from moodbridge.library import Library
-from moodbridge.pairing.bridge import bridge_embeddings, bridge_from_outputs
+from moodbridge.library.bridge import bridge_embeddings
+from moodbridge.semantic.bridge import bridge_from_outputs
 from moodbridge.pairing.dataset import build_pairs, write_outputs
 from moodbridge.pairing.semantic_space import semantic_embeddings
 from realmedia import write_photos, write_tracks
 
 PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "camera.png", "motorcycle_left.png")
-CLI = ("import typer; from moodbridge.cli import app; from moodbridge.cli_pair import register; "
-       "register(app); app()")
+CLI = "from moodbridge.cli import app; app()"
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from PIL import Image
 from typer.testing import CliRunner, Result
 
 from moodbridge.cli import app
-from moodbridge.demo import DEMO_PHOTOS
+from moodbridge.jobs.demo import DEMO_PHOTOS
 from moodbridge.errors import InvalidValueError, LibraryError
 from moodbridge.library import Library
 from moodbridge.media import load_audio
@@ -222,7 +222,7 @@ def test_cli_all_filtered_and_bad_names_are_clear_errors(lib, tmp_path):
                   "--no-report")
     assert res.exit_code == 1 and "dropped all 19 images (brightness: 19" in res.stderr
     res = run_cli(str(lib.root), "--out", str(tmp_path / "z"), "--filter", "blur", "--no-report")
-    assert res.exit_code == 1 and "unknown filter(s) 'blur'" in res.stderr and res.stderr.startswith("error: ")
+    assert res.exit_code == 1 and "unknown filter 'blur'" in res.stderr and res.stderr.startswith("error: ")
     res = run_cli(str(lib.root), "--out", str(tmp_path / "z"), "--text-threshold", "2", "--no-report")
     assert res.exit_code == 1 and "text_threshold" in res.stderr and "at most 1" in res.stderr
     res = run_cli(str(lib.root), "--out", str(tmp_path / "z"), "--filter", "text", "--no-filter", "--no-report")

@@ -15,7 +15,7 @@ from realmedia import skimage_photo, write_photos, write_tracks
 # chelsea/astronaut (image head: Q1), camera/horse (Q4), rocket (Q2); the first 8 immich tracks are
 # Q4 except one Q1, so the quadrant labels share Q1 and Q4 across the two modalities.
 PHOTOS = ("chelsea.png", "astronaut.png", "camera.png", "horse.png", "rocket.jpg")
-RUN = "from moodbridge.cli import app; from moodbridge.cli_search import register; register(app); app()"
+RUN = "from moodbridge.cli import app; app()"
 
 
 def moodbridge(*args: str) -> subprocess.CompletedProcess:
@@ -162,7 +162,7 @@ def test_space_dimension_mismatch_names_both_dims(library: Path, tmp_path: Path)
 def test_fallback_without_bridge_module(monkeypatch: pytest.MonkeyPatch) -> None:
     from moodbridge.search import query
 
-    monkeypatch.setitem(sys.modules, "moodbridge.pairing.bridge", None)
-    monkeypatch.delattr("moodbridge.pairing.bridge", raising=False)
+    monkeypatch.setitem(sys.modules, "moodbridge.semantic.bridge", None)
+    monkeypatch.delattr("moodbridge.semantic.bridge", raising=False)
     cos, why = query._bridge("image", {}, None, [])
     assert cos is None and why.startswith("semantic bridge unavailable")

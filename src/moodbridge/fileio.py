@@ -58,3 +58,46 @@ def output_folder(path: str | Path, *, what: str = "output") -> Path:
     except OSError as exc:
         raise InvalidValueError(f"{out}: cannot create the {what} folder ({exc.strerror})") from None
     return out
+
+
+@contextmanager
+def atomic_folder(path: str | Path, *, what: str = "folder", replace_if: Any = None) -> Iterator[Path]:
+    """Yield a staging folder beside ``path``; it replaces ``path`` whole when the block succeeds.
+
+    Parameters
+    ----------
+    path
+        The folder to write.
+    what
+        What it holds, for messages.
+    replace_if
+        A predicate ``(Path) -> bool``: an existing ``path`` is replaced only when
+        it returns true (e.g. "is a saved model"); otherwise nothing is touched and
+        :class:`InvalidValueError` is raised.  ``None`` replaces any folder.
+
+    A failed or interrupted block leaves the old folder as it was and no debris.
+    """
+    import shutil
+    import uuid
+
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or (replace_if is not None and not replace_if(path))):
+        raise InvalidValueError(f"{path}: exists and is not a {what}; refusing to overwrite it")
+    tag = uuid.uuid4().hex[:8]
+    staging = path.with_name(f".{path.name}.tmp-{tag}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+    except OSError as exc:
+        raise InvalidValueError(f"{path}: cannot write the {what} ({exc.strerror or exc})") from None
+    try:
+        yield staging
+        old = path.with_name(f".{path.name}.old-{tag}")
+        if path.exists():
+            path.rename(old)
+        staging.rename(path)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise InvalidValueError(f"{path}: cannot write the {what} ({exc.strerror or exc})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

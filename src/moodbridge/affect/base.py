@@ -18,9 +18,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from moodbridge.emotion import as_va_array, get_taxonomy, quadrants
-from moodbridge.encoders.base import Modality
+from moodbridge.emotion import as_va_array, get_taxonomy, quadrant_labels
+from moodbridge.media.spec import Modality
 from moodbridge.errors import EncoderUnavailableError, InvalidValueError
+from moodbridge.fileio import atomic_path
+from moodbridge.registry import Registry
 
 #: encoder name → {output name → (N, k) array}, as stored in a library or returned by an encoder
 Outputs = Mapping[str, Mapping[str, np.ndarray]]
@@ -97,10 +99,10 @@ class Head(ABC):
         va = as_va_array(np.clip(self.predict_va(outputs), -1.0, 1.0), name=f"{self.name} output")
         dist = self.predict_distribution(outputs, va)
         names = get_taxonomy(self.taxonomy).names
-        quads = quadrants(va)
+        quads = quadrant_labels(va)
         return [
             EmotionEstimate(
-                valence=float(v), arousal=float(a), quadrant=f"Q{int(q)}", taxonomy=self.taxonomy,
+                valence=float(v), arousal=float(a), quadrant=q, taxonomy=self.taxonomy,
                 distribution={n: round(float(p), 4) for n, p in zip(names, row)},
                 head=self.key, features=self.encoders,
             )
@@ -126,11 +128,10 @@ def save_weights(path: str | Path, arrays: Mapping[str, np.ndarray], meta: Mappi
     """Write a head's arrays and JSON-able metadata to ``path`` (``.npz``), atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
     payload = {k: np.asarray(v) for k, v in arrays.items()}
     payload["__meta__"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
-    np.savez_compressed(tmp, **payload)
-    tmp.replace(path)
+    with atomic_path(path, what="emotion-head weights") as tmp:
+        np.savez_compressed(tmp, **payload)
     return path
 
 
@@ -154,29 +155,20 @@ def load_weights(path_or_name: str | Path) -> tuple[dict[str, np.ndarray], dict[
     return arrays, meta
 
 
-_HEADS: dict[str, Callable[[], Head]] = {}
-_HEAD_INSTANCES: dict[str, Head] = {}
+#: name -> head factory (a class); the built-in heads register when ``moodbridge.affect.heads`` is imported
+HEADS: Registry[Callable[[], Head]] = Registry("emotion head", builtins="moodbridge.affect.heads")
 
 
 def register_head(name: str, factory: Callable[[], Head]) -> None:
     """Register a head factory under ``name``."""
-    _HEADS[name] = factory
-    _HEAD_INSTANCES.pop(name, None)
+    HEADS.register(name, factory)
 
 
 def get_head(name: str) -> Head:
-    """The shared instance of the head called ``name``."""
-    import moodbridge.affect  # noqa: F401  (registers the built-in heads)
-
-    if name not in _HEADS:
-        raise InvalidValueError(f"unknown emotion head {name!r}; known: {', '.join(sorted(_HEADS))}")
-    if name not in _HEAD_INSTANCES:
-        _HEAD_INSTANCES[name] = _HEADS[name]()
-    return _HEAD_INSTANCES[name]
+    """The shared instance of the head called ``name`` (:class:`~moodbridge.errors.UnknownNameError` if none)."""
+    return HEADS.instance(name)  # type: ignore[return-value]
 
 
 def head_names(modality: Modality | None = None) -> list[str]:
     """Registered head names, optionally for one modality."""
-    import moodbridge.affect  # noqa: F401
-
-    return [n for n in sorted(_HEADS) if modality is None or get_head(n).modality == modality]
+    return [n for n in sorted(HEADS.names()) if modality is None or get_head(n).modality == modality]

@@ -30,7 +30,8 @@ class ArrayModel(Protocol):
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]: ...
 
 
-def _kind_array(kind: str) -> np.ndarray:
+def kind_array(kind: str) -> np.ndarray:
+    """A model kind name stored as bytes (the ``kind`` entry of :meth:`ArrayModel.to_arrays`)."""
     return np.frombuffer(kind.encode(), dtype=np.uint8)
 
 
@@ -46,7 +47,7 @@ class Standardize:
         return (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        return {f"{prefix}kind": _kind_array(self.kind), f"{prefix}mean": self.mean, f"{prefix}scale": self.scale}
+        return {f"{prefix}kind": kind_array(self.kind), f"{prefix}mean": self.mean, f"{prefix}scale": self.scale}
 
     @classmethod
     def from_arrays(cls, a: Mapping[str, np.ndarray], prefix: str) -> "Standardize":
@@ -72,7 +73,7 @@ class Linear:
         return np.asarray(X, dtype=np.float64) @ self.coef.T + self.intercept
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        return {f"{prefix}kind": _kind_array(self.kind), f"{prefix}coef": self.coef, f"{prefix}intercept": self.intercept}
+        return {f"{prefix}kind": kind_array(self.kind), f"{prefix}coef": self.coef, f"{prefix}intercept": self.intercept}
 
     @classmethod
     def from_arrays(cls, a: Mapping[str, np.ndarray], prefix: str) -> "Linear":
@@ -106,7 +107,7 @@ class RBFKernel:
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         return {
-            f"{prefix}kind": _kind_array(self.kind), f"{prefix}support": self.support, f"{prefix}dual": self.dual,
+            f"{prefix}kind": kind_array(self.kind), f"{prefix}support": self.support, f"{prefix}dual": self.dual,
             f"{prefix}intercept": self.intercept, f"{prefix}gamma": np.array(self.gamma),
         }
 
@@ -132,7 +133,7 @@ class MLP:
         return h
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        out = {f"{prefix}kind": _kind_array(self.kind), f"{prefix}layers": np.array(len(self.weights))}
+        out = {f"{prefix}kind": kind_array(self.kind), f"{prefix}layers": np.array(len(self.weights))}
         for i, (W, b) in enumerate(zip(self.weights, self.biases)):
             out[f"{prefix}W{i}"] = W
             out[f"{prefix}b{i}"] = b
@@ -157,7 +158,7 @@ class Chain:
         return X
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        out = {f"{prefix}kind": _kind_array(self.kind), f"{prefix}steps": np.array(len(self.steps))}
+        out = {f"{prefix}kind": kind_array(self.kind), f"{prefix}steps": np.array(len(self.steps))}
         for i, step in enumerate(self.steps):
             out.update(step.to_arrays(f"{prefix}{i}."))
         return out

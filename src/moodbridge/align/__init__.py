@@ -23,7 +23,9 @@ from moodbridge.align.losses import (
     va_rank_sets,
 )
 from moodbridge.align.samplers import ClassBalancedPairSampler, QuadrantBalancedPairSampler
-from moodbridge.align.trainer import AlignConfig, History, JointSpace, train_joint_space
+from moodbridge.align.config import AlignConfig, History
+from moodbridge.align.space import JointSpace
+from moodbridge.align.trainer import train_joint_space
 
 __all__ = [
     "DEFAULT_DROPOUT",

@@ -61,7 +61,7 @@ P. Khosla et al., "Supervised contrastive learning", NeurIPS 2020.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -70,6 +70,7 @@ import torch.nn.functional as F
 
 from moodbridge.emotion import as_va_array, pairwise_similarity
 from moodbridge.errors import InvalidValueError
+from moodbridge.registry import Registry
 
 __all__ = [
     "DEFAULT_LAMBDAS",
@@ -508,3 +509,11 @@ def eimg_loss(
     if symmetric:
         total = 0.5 * (total + sum(eimg_terms(z_b, va_b, z_a, va_a, n=n, tau=tau, metric=metric).values()))
     return total  # type: ignore[return-value]
+
+
+#: The total losses by name: Emo-CLIM's SupCon total for class labels, EIMG's for valence-arousal labels.
+LOSSES: Registry[Callable[..., torch.Tensor]] = Registry("loss")
+LOSSES.register("emo-clim", emo_clim_loss)
+LOSSES.register("eimg", eimg_loss)
+#: Which total each label kind trains with.
+LOSS_FOR_LABELS: dict[str, str] = {"categorical": "emo-clim", "va": "eimg"}

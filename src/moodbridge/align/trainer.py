@@ -22,311 +22,23 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import math
-import shutil
-import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-from moodbridge.align.heads import DEFAULT_DROPOUT, DEFAULT_EMBED_DIM, DEFAULT_HIDDEN_DIM, ProjectionHead
-from moodbridge.align.losses import (
-    DEFAULT_LAMBDAS,
-    DEFAULT_N,
-    DEFAULT_TAU,
-    DEFAULT_VA_METRIC,
-    eimg_loss,
-    emo_clim_loss,
-)
+from moodbridge.align.heads import ProjectionHead
+from moodbridge.align.losses import LOSS_FOR_LABELS, LOSSES
 from moodbridge.align.samplers import ClassBalancedPairSampler, QuadrantBalancedPairSampler, stratified_split
+from moodbridge.align.config import AlignConfig, History
+from moodbridge.align.space import JointSpace, torch_device
 from moodbridge.emotion import as_va_array, quadrants
 from moodbridge.errors import InvalidValueError
 
 __all__ = ["AlignConfig", "History", "JointSpace", "train_joint_space"]
 
-FORMAT = "moodbridge-joint-space"
-FORMAT_VERSION = 1
-CONFIG_FILE = "config.json"
-STATE_FILE = "model.pt"
-LABEL_KINDS = ("auto", "categorical", "va")
-
-
-@dataclass(frozen=True)
-class AlignConfig:
-    """Hyper-parameters of :func:`train_joint_space` (defaults: Emo-CLIM Sec. 4.4 unless noted).
-
-    Attributes
-    ----------
-    modalities
-        Names of the two modalities (any distinct strings, e.g. ``("image", "audio")``).
-    labels
-        ``"categorical"`` (SupCon, Emo-CLIM), ``"va"`` (EIMG losses) or ``"auto"``
-        (``(N, 2)`` numeric labels are VA, 1-D labels are classes).
-    embed_dim, hidden_dim, dropout
-        Projection heads (128-d, dropout 0.5; the hidden width is ours).
-    batch_size
-        Items per modality per batch (64).
-    tau
-        Temperature (0.07).
-    lambdas
-        λ1..λ4 of Emo-CLIM Eq. 6 (0.25 each).
-    va_n, va_metric, va_symmetric
-        EIMG's set size n (8), VA similarity (inverse Euclidean) and whether
-        the loss is averaged over both anchor modalities (ours; EIMG anchors on
-        images only).
-    lr, weight_decay
-        AdamW (lr 1e-4 as Emo-CLIM; weight decay is AdamW's default 0.01).
-    max_epochs
-        Epochs at most (15).
-    patience
-        Stop after this many epochs without a lower validation loss (``None``:
-        never stop early).
-    steps_per_epoch
-        Batches per epoch; default ``ceil(max(N_a, N_b) / batch_size)``.
-    val_fraction
-        Share of each class held out for validation when no validation set is
-        given (stratified per modality; Emo-CLIM uses a 10 % validation split).
-    val_batches
-        Fixed balanced batches the validation loss is averaged over (the same
-        batches every epoch).
-    seed
-        Seeds the split, the sampler and the torch initialisation / dropout.
-    device
-        ``"cuda"``, ``"cpu"`` … ; ``None``: CUDA when available.
-    cpu_threads
-        torch intra-op threads while training on the CPU (restored afterwards).
-        The heads are tiny, so threads only add synchronisation: with one
-        thread a step is ~1 ms, while two threads on a busy 2-core machine
-        were measured 80x slower.  ``None`` keeps torch's setting.
-    progress
-        Show a tqdm progress bar over epochs.
-    """
-
-    modalities: tuple[str, str] = ("a", "b")
-    labels: str = "auto"
-    embed_dim: int = DEFAULT_EMBED_DIM
-    hidden_dim: int = DEFAULT_HIDDEN_DIM
-    dropout: float = DEFAULT_DROPOUT
-    batch_size: int = 64
-    tau: float = DEFAULT_TAU
-    lambdas: tuple[float, float, float, float] = DEFAULT_LAMBDAS
-    va_n: int = DEFAULT_N
-    va_metric: str = DEFAULT_VA_METRIC
-    va_symmetric: bool = True
-    lr: float = 1e-4
-    weight_decay: float = 0.01
-    max_epochs: int = 15
-    patience: int | None = 5
-    steps_per_epoch: int | None = None
-    val_fraction: float = 0.1
-    val_batches: int = 8
-    seed: int = 0
-    device: str | None = None
-    cpu_threads: int | None = 1
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        a, b = self.modalities
-        if not (isinstance(a, str) and isinstance(b, str) and a and b and a != b):
-            raise InvalidValueError(f"modalities must be two distinct names, got {self.modalities!r}")
-        if self.labels not in LABEL_KINDS:
-            raise InvalidValueError(f"labels must be one of {LABEL_KINDS}, got {self.labels!r}")
-        for name in ("batch_size", "max_epochs", "val_batches", "va_n"):
-            if int(getattr(self, name)) < 1:
-                raise InvalidValueError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise InvalidValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
-        if not (self.lr > 0 and self.tau > 0):
-            raise InvalidValueError(f"lr and tau must be positive, got lr={self.lr!r}, tau={self.tau!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able dictionary (tuples become lists)."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> AlignConfig:
-        """Inverse of :meth:`to_dict`; unknown keys are ignored."""
-        known = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in known}
-        for key in ("modalities", "lambdas"):
-            if key in kwargs:
-                kwargs[key] = tuple(kwargs[key])
-        return cls(**kwargs)
-
-
-@dataclass
-class History:
-    """What happened during training.
-
-    Attributes
-    ----------
-    epochs
-        One ``{"epoch", "train_loss", "val_loss"}`` per epoch run.
-    best_epoch
-        The epoch whose weights were kept (lowest validation loss), 1-based.
-    best_val_loss
-        Its validation loss.
-    stopped_early
-        Whether training stopped before ``max_epochs``.
-    device
-        Where it ran.
-    """
-
-    epochs: list[dict[str, float]] = field(default_factory=list)
-    best_epoch: int = 0
-    best_val_loss: float = math.inf
-    stopped_early: bool = False
-    device: str = "cpu"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able dictionary."""
-        return asdict(self)
-
-
-class JointSpace(nn.Module):
-    """Two projection heads into one emotion-aligned embedding space.
-
-    Parameters
-    ----------
-    heads
-        ``modality → head``, exactly two.
-    config
-        The training configuration.
-    label_kind
-        ``"categorical"`` or ``"va"``.
-    classes
-        The class labels (categorical), in class-id order.
-    history
-        Training history, if any (saved with the model).
-    """
-
-    def __init__(
-        self,
-        heads: Mapping[str, ProjectionHead],
-        *,
-        config: AlignConfig,
-        label_kind: str,
-        classes: list[Any] | None = None,
-        history: History | None = None,
-    ) -> None:
-        super().__init__()
-        if tuple(heads) != tuple(config.modalities):
-            raise InvalidValueError(f"heads {tuple(heads)} do not match modalities {config.modalities}")
-        self.heads = nn.ModuleDict(dict(heads))
-        self.config, self.label_kind, self.classes = config, label_kind, classes
-        self.history = history or History()
-
-    @property
-    def modalities(self) -> tuple[str, str]:
-        """The two modality names."""
-        return self.config.modalities
-
-    def head(self, modality: str) -> ProjectionHead:
-        """The head of ``modality``.
-
-        Raises
-        ------
-        InvalidValueError
-            If the modality is not one of :attr:`modalities`.
-        """
-        if modality not in self.heads:
-            raise InvalidValueError(f"unknown modality {modality!r}; this joint space has {list(self.heads)}")
-        return self.heads[modality]  # type: ignore[return-value]
-
-    @torch.no_grad()
-    def embed(self, modality: str, features: Any, *, batch_size: int = 4096) -> np.ndarray:
-        """Unit-norm ``(N, embed_dim)`` float32 joint-space embeddings of raw ``(N, in_dim)`` features.
-
-        Raises
-        ------
-        InvalidValueError
-            If the modality is unknown or the feature dimension is not the head's
-            (the message names both).
-        """
-        head = self.head(modality)
-        x = head.check_features(features)
-        was_training = self.training
-        self.eval()
-        try:
-            out = [head(x[i : i + batch_size]).cpu() for i in range(0, x.shape[0], batch_size)]
-        finally:
-            self.train(was_training)
-        return torch.cat(out).numpy() if out else np.zeros((0, head.embed_dim), dtype=np.float32)
-
-    def describe(self) -> dict[str, Any]:
-        """The JSON description written beside the weights."""
-        return {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "config": self.config.to_dict(),
-            "label_kind": self.label_kind,
-            "classes": self.classes,
-            "heads": {name: head.hparams() for name, head in self.heads.items()},
-            "history": self.history.to_dict(),
-        }
-
-    def save(self, path: str | Path) -> Path:
-        """Write the folder ``path`` (``model.pt`` + ``config.json``), atomically.
-
-        The files are written to a temporary sibling folder that then replaces
-        ``path``; a reader never sees a half-written model.
-
-        Raises
-        ------
-        InvalidValueError
-            If ``path`` exists and is not a saved joint space (nothing is overwritten).
-        """
-        path = Path(path)
-        if path.exists() and not _is_saved_space(path):
-            raise InvalidValueError(f"{path}: exists and is not a saved joint space; refusing to overwrite it")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tag = uuid.uuid4().hex[:8]
-        staging = path.with_name(f".{path.name}.tmp-{tag}")
-        staging.mkdir()
-        try:
-            state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
-            torch.save(state, staging / STATE_FILE)
-            (staging / CONFIG_FILE).write_text(json.dumps(self.describe(), indent=2, default=_json_default))
-            old = path.with_name(f".{path.name}.old-{tag}")
-            if path.exists():
-                path.rename(old)
-            staging.rename(path)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path, *, device: str | None = None) -> JointSpace:
-        """Read a folder written by :meth:`save` (no pickle: ``weights_only`` loading).
-
-        Raises
-        ------
-        InvalidValueError
-            If the folder is missing, not a joint space, or its files disagree.
-        """
-        path = Path(path)
-        if not _is_saved_space(path):
-            raise InvalidValueError(f"{path}: not a saved joint space (needs {CONFIG_FILE} and {STATE_FILE})")
-        meta = json.loads((path / CONFIG_FILE).read_text())
-        if meta.get("version", 0) > FORMAT_VERSION:
-            raise InvalidValueError(f"{path}: joint-space format {meta.get('version')} is newer than this moodbridge")
-        config = AlignConfig.from_dict(meta["config"])
-        heads = {name: ProjectionHead(**hp) for name, hp in meta["heads"].items()}
-        history = History(**meta.get("history", {}))
-        space = cls(heads, config=config, label_kind=meta["label_kind"], classes=meta.get("classes"), history=history)
-        state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=True)
-        try:
-            space.load_state_dict(state)
-        except RuntimeError as exc:
-            raise InvalidValueError(f"{path}: weights do not match {CONFIG_FILE}: {exc}") from None
-        return space.to(_device(device)).eval()
 
 
 # ----------------------------------------------------------------------------- training
@@ -396,7 +108,7 @@ def train_joint_space(
     if kind == "va" and cfg.batch_size < 2 * cfg.va_n:
         raise InvalidValueError(f"batch_size {cfg.batch_size} is too small for EIMG sets of n={cfg.va_n} (need 2n)")
 
-    device = _device(cfg.device)
+    device = torch_device(cfg.device)
     with _threads(cfg.cpu_threads if device.type == "cpu" else None), torch.random.fork_rng(
         devices=[device] if device.type == "cuda" else []
     ):
@@ -468,9 +180,10 @@ def _validation_loss(
 
 
 def _loss_function(kind: str, cfg: AlignConfig) -> Any:
+    loss = LOSSES.get(LOSS_FOR_LABELS[kind])
     if kind == "categorical":
-        return lambda za, ya, zb, yb: emo_clim_loss(za, ya, zb, yb, tau=cfg.tau, lambdas=cfg.lambdas)
-    return lambda za, va, zb, vb: eimg_loss(
+        return lambda za, ya, zb, yb: loss(za, ya, zb, yb, tau=cfg.tau, lambdas=cfg.lambdas)
+    return lambda za, va, zb, vb: loss(
         za, va, zb, vb, n=cfg.va_n, tau=cfg.tau, metric=cfg.va_metric, symmetric=cfg.va_symmetric
     )
 
@@ -595,25 +308,3 @@ def _threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
-
-
-def _device(device: str | None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def _is_saved_space(path: Path) -> bool:
-    config = path / CONFIG_FILE
-    if not (path.is_dir() and config.is_file() and (path / STATE_FILE).is_file()):
-        return False
-    try:
-        return json.loads(config.read_text()).get("format") == FORMAT
-    except (OSError, ValueError):
-        return False
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")

@@ -13,6 +13,7 @@ from moodbridge.emotion.quadrants import (
     QUADRANT_CENTRES,
     Quadrant,
     get_quadrant,
+    quadrant_labels,
     quadrant_of,
     quadrants,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "inverse_euclidean_similarity",
     "nearest_category",
     "pairwise_similarity",
+    "quadrant_labels",
     "quadrant_of",
     "quadrants",
     "rowwise_similarity",

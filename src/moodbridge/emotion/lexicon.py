@@ -184,6 +184,11 @@ class Lexicon:
         rows = [self._index[normalise_word(w)] for w in words]
         return VA(*self._va[rows].mean(axis=0))
 
+    @property
+    def words(self) -> list[str]:
+        """The lexicon's words (normalised), in file order."""
+        return list(self._index)
+
     def words_in(self, text: str) -> list[str]:
         """Lexicon entries found in a phrase.
 

@@ -102,6 +102,11 @@ def quadrants(points: VALike) -> np.ndarray:
     return np.where(pos_v, np.where(pos_a, 1, 4), np.where(pos_a, 2, 3)).astype(np.int64)
 
 
+def quadrant_labels(points: VALike) -> list[str]:
+    """``"Q1"`` … ``"Q4"`` of many VA points: the form quadrants take in files and JSON (see :func:`quadrants`)."""
+    return [Quadrant(int(q)).label for q in quadrants(points)]
+
+
 def quadrant_of(point: VA | tuple[float, float]) -> Quadrant:
     """The :class:`Quadrant` of one VA point (0 counts as positive).
 

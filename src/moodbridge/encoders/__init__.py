@@ -6,9 +6,8 @@ Built in: ``effnet-lite0`` and ``image-stats`` (images), ``musicnn-msd`` and
 """
 from __future__ import annotations
 
-import importlib
-
 from moodbridge.encoders.base import (
+    ENCODERS,
     MODALITIES,
     Encoder,
     EncoderOutput,
@@ -20,19 +19,8 @@ from moodbridge.encoders.base import (
     register,
 )
 
-_BUILTIN_MODULES = (
-    "moodbridge.encoders.effnet",
-    "moodbridge.encoders.image_stats",
-    "moodbridge.encoders.musicnn",
-    "moodbridge.encoders.midi_stats",
-    "moodbridge.encoders.midi_extra",
-    "moodbridge.encoders.minilm",
-    "moodbridge.encoders.hf_optional",
-)
-for _mod in _BUILTIN_MODULES:
-    importlib.import_module(_mod)
-
 __all__ = [
+    "ENCODERS",
     "MODALITIES",
     "Encoder",
     "EncoderOutput",

@@ -18,33 +18,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 
-from moodbridge.errors import EncoderError, InvalidValueError
+from moodbridge.errors import InvalidValueError
+from moodbridge.media.spec import MODALITIES, InputSpec, Modality
+from moodbridge.registry import Registry
 
-Modality = Literal["image", "audio", "midi", "text"]
-MODALITIES: tuple[Modality, ...] = ("image", "audio", "midi", "text")
-
-
-@dataclass(frozen=True)
-class InputSpec:
-    """What decoded form an encoder needs.
-
-    Two encoders with equal specs share one decode of each file.
-
-    Parameters
-    ----------
-    modality
-        ``"image"``, ``"audio"``, ``"midi"`` or ``"text"``.
-    sample_rate
-        For audio: the mono sample rate the waveform is resampled to.
-    """
-
-    modality: Modality
-    sample_rate: int | None = None
-
+__all__ = ["MODALITIES", "ENCODERS", "Encoder", "EncoderOutput", "InputSpec", "Modality", "default_encoders",
+           "encoder_names", "get_encoder", "register"]
 
 @dataclass
 class EncoderOutput:
@@ -160,14 +143,23 @@ class Encoder(ABC):
         )
 
 
-_REGISTRY: dict[str, Callable[[], Encoder]] = {}
-_INSTANCES: dict[str, Encoder] = {}
+#: modules whose import registers the built-in encoders (loaded on the first lookup)
+BUILTIN_MODULES = (
+    "moodbridge.encoders.effnet",
+    "moodbridge.encoders.image_stats",
+    "moodbridge.encoders.musicnn",
+    "moodbridge.encoders.midi_stats",
+    "moodbridge.encoders.midi_extra",
+    "moodbridge.encoders.minilm",
+    "moodbridge.encoders.hf_optional",
+)
+#: name -> encoder factory (a class); one shared instance per name
+ENCODERS: Registry[Callable[[], Encoder]] = Registry("encoder", builtins=BUILTIN_MODULES)
 
 
 def register(name: str, factory: Callable[[], Encoder]) -> None:
     """Register an encoder factory under ``name`` (later registrations replace earlier ones)."""
-    _REGISTRY[name] = factory
-    _INSTANCES.pop(name, None)
+    ENCODERS.register(name, factory)
 
 
 def get_encoder(name: str) -> Encoder:
@@ -175,22 +167,16 @@ def get_encoder(name: str) -> Encoder:
 
     Raises
     ------
-    EncoderError
-        If no encoder has that name.
+    UnknownNameError
+        If no encoder has that name (the message lists the known ones).
     """
-    _ensure_builtins()
-    if name not in _REGISTRY:
-        raise EncoderError(f"unknown encoder {name!r}; known: {', '.join(sorted(_REGISTRY))}")
-    if name not in _INSTANCES:
-        _INSTANCES[name] = _REGISTRY[name]()
-    return _INSTANCES[name]
+    return ENCODERS.instance(name)  # type: ignore[return-value]
 
 
 def encoder_names(modality: Modality | None = None, *, include_optional: bool = True) -> list[str]:
     """Names of the registered encoders, optionally for one modality."""
-    _ensure_builtins()
     out = []
-    for name in sorted(_REGISTRY):
+    for name in sorted(ENCODERS.names()):
         enc = get_encoder(name)
         if modality is not None and enc.modality != modality:
             continue
@@ -203,8 +189,3 @@ def encoder_names(modality: Modality | None = None, *, include_optional: bool = 
 def default_encoders(modality: Modality) -> list[Encoder]:
     """The offline encoders a library runs on every item of ``modality``."""
     return [get_encoder(n) for n in encoder_names(modality, include_optional=False)]
-
-
-def _ensure_builtins() -> None:
-    # Importing the package registers the built-in encoders.
-    import moodbridge.encoders  # noqa: F401

@@ -26,13 +26,14 @@ Music", ICASSP 2024, Sec. 5.1 and Tables 1, 5.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from moodbridge.errors import InvalidValueError
+from moodbridge.validate import finite_matrix
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -147,6 +148,48 @@ def retrieval_metrics_from_scores(
                      ks=ks, exclude_self=exclude_self)
 
 
+#: How a retrieval direction is named: ``"<query modality> -> <gallery modality>"``.
+DIRECTION = "{} -> {}"
+
+
+def retrieval_directions(
+    names: tuple[str, str],
+    scores: Callable[[str, str], np.ndarray],
+    labels: Mapping[str, Any],
+    *,
+    ks: Sequence[int] = DEFAULT_KS,
+) -> dict[str, RetrievalResult]:
+    """Cross-modal both ways and intra-modal (query excluded) retrieval (Emo-CLIM Sec. 5.1, Table 1).
+
+    Parameters
+    ----------
+    names
+        The two modalities ``(a, b)``.
+    scores
+        ``scores(query, gallery)`` → ``(Q, G)`` similarities of two modalities' items.
+    labels
+        Emotion labels per modality.
+
+    Returns
+    -------
+    dict
+        ``"a -> b"``, ``"b -> a"``, ``"a -> a"``, ``"b -> b"`` (:data:`DIRECTION`) → result.
+    """
+    a, b = names
+    return {
+        DIRECTION.format(q, g): retrieval_metrics_from_scores(scores(q, g), labels[q], labels[g], ks=ks,
+                                                              exclude_self=q == g)
+        for q, g in ((a, b), (b, a), (a, a), (b, b))
+    }
+
+
+def embedding_directions(embeddings: Mapping[str, Any], labels: Mapping[str, Any], *,
+                         ks: Sequence[int] = DEFAULT_KS) -> dict[str, RetrievalResult]:
+    """:func:`retrieval_directions` of two modalities' embeddings ranked by cosine."""
+    a, b = list(embeddings)
+    return retrieval_directions((a, b), lambda q, g: cosine_scores(embeddings[q], embeddings[g]), labels, ks=ks)
+
+
 def retrieval_table(results: Mapping[str, RetrievalResult], *, metric: str | None = None) -> pd.DataFrame:
     """Several retrieval directions side by side.
 
@@ -170,12 +213,7 @@ def retrieval_table(results: Mapping[str, RetrievalResult], *, metric: str | Non
 
 # ----------------------------------------------------------------------------- internals
 def _matrix(x: Any, name: str) -> np.ndarray:
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim != 2:
-        raise InvalidValueError(f"{name} must be a 2-D array, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise InvalidValueError(f"{name} holds NaN or infinite values")
-    return arr
+    return finite_matrix(x, name, allow_empty=True)
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:

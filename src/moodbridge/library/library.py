@@ -1,7 +1,6 @@
 """A moodbridge library: a folder with a SQLite catalogue of items and their features."""
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import numpy as np
 from moodbridge import __version__
 from moodbridge.encoders import get_encoder
 from moodbridge.errors import LibraryError
+from moodbridge.fileio import write_json_atomic
 from moodbridge.library.catalogue import Catalogue, ErrorRecord, Item
 from moodbridge.library.ingest import AddReport, EncoderChoice, add_paths
 from moodbridge.library.labels import LabelImport, import_labels_csv
@@ -49,9 +49,7 @@ class Library:
         root.mkdir(parents=True, exist_ok=True)
         catalogue = Catalogue(root / CATALOGUE_FILE, create=True)
         manifest = {"format": "moodbridge-library", "format_version": 1, "created_by": f"moodbridge {__version__}"}
-        tmp = root / (MANIFEST_FILE + ".tmp")
-        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-        tmp.replace(root / MANIFEST_FILE)
+        write_json_atomic(root / MANIFEST_FILE, manifest, what="library manifest")
         return cls(root, catalogue)
 
     @classmethod
@@ -113,7 +111,7 @@ class Library:
         report = add_paths(self.catalogue, paths, encoders=choice, batch_size=batch_size,
                            progress=progress, exclude=self.root)
         if annotate:
-            from moodbridge.affect.estimate import annotate_items
+            from moodbridge.library.annotate import annotate_items
 
             report.annotated = annotate_items(self.catalogue, self.items())
         return report

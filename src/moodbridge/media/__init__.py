@@ -6,7 +6,7 @@ that name the file and the cause, never a decoder library's own exception.
 Examples
 --------
 >>> from moodbridge.media import decode, sniff
->>> from moodbridge.encoders.base import InputSpec
+>>> from moodbridge.media.spec import InputSpec
 >>> sniff("photo.jpg")                                   # doctest: +SKIP
 'image'
 >>> decode("song.opus", InputSpec("audio", 16000)).dtype  # doctest: +SKIP
@@ -16,7 +16,7 @@ dtype('float32')
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from moodbridge.errors import InvalidValueError, UnsupportedMediaError
 from moodbridge.media.audio import audio_duration, check_complete, decode_audio, load_audio
@@ -37,8 +37,7 @@ from moodbridge.media.sniff import (
 )
 from moodbridge.media.text import TEXT_LABEL, check_text, decode_text, read_text_file
 
-if TYPE_CHECKING:
-    from moodbridge.encoders.base import InputSpec
+from moodbridge.media.spec import MODALITIES, InputSpec, Modality, parse_modality
 
 
 def decode(source: str | Path, spec: InputSpec) -> Any:
@@ -90,6 +89,9 @@ __all__ = [
     "TEXT_LABEL",
     "UNSUPPORTED_EXTENSIONS",
     "FileFormat",
+    "InputSpec",
+    "MODALITIES",
+    "Modality",
     "audio_duration",
     "check_complete",
     "check_text",
@@ -104,6 +106,7 @@ __all__ = [
     "identify",
     "load_audio",
     "modality_from_extension",
+    "parse_modality",
     "read_text_file",
     "sniff",
     "sniff_format",

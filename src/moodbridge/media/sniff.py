@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+
 
 from moodbridge.errors import (
     CorruptMediaError,
@@ -42,8 +42,7 @@ from moodbridge.errors import (
     UnsupportedMediaError,
 )
 
-if TYPE_CHECKING:  # a runtime import would pull in every encoder module
-    from moodbridge.encoders.base import Modality
+from moodbridge.media.spec import Modality
 
 #: bytes read from the start of a file to identify it
 HEAD_SIZE = 8192

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from moodbridge.pairing.defaults import DEFAULT_ALPHA, DEFAULT_K, DEFAULT_M
 
 if TYPE_CHECKING:  # pragma: no cover
+    from moodbridge.pairing.pairs import Pairing
     from moodbridge.pairing.scores import (
-        Pairing,
         combine,
         emotional_similarity,
         normalise_rows,
@@ -39,8 +39,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: public name -> the submodule that defines it
 _LAZY: dict[str, str] = {
-    **dict.fromkeys(("Pairing", "combine", "emotional_similarity", "normalise_rows", "pair", "pair_alphas"),
-                    "scores"),
+    **dict.fromkeys(("combine", "emotional_similarity", "normalise_rows", "pair", "pair_alphas"), "scores"),
+    "Pairing": "pairs",
     **dict.fromkeys(("DEFAULT_MEMORY_BUDGET", "Candidates", "block_shape", "ivf_top_k", "top_k_candidates",
                      "validate_embeddings"), "topk"),
 }

@@ -22,7 +22,7 @@ import numpy as np
 
 from moodbridge.errors import InvalidValueError
 from moodbridge.fileio import atomic_path, write_json_atomic
-from moodbridge.pairing.scores import Pairing
+from moodbridge.pairing.pairs import Pairing
 
 MANIFEST = "checkpoint.json"
 _ARRAYS = ("clip", "image", "rank", "semantic", "emotional", "semantic_norm", "emotional_norm", "total")

@@ -2,28 +2,13 @@
 
 :func:`build_pairs` takes a library's audio items as the music clips and its
 image items as the images, embeds both with the offline semantic bridge
-(:mod:`moodbridge.pairing.bridge`), gives each item a valence-arousal point,
+(:mod:`moodbridge.semantic.bridge`), gives each item a valence-arousal point,
 and runs :func:`moodbridge.pairing.pair` (top-K by S, E, T, m per clip).
 :func:`write_outputs` writes ``pairs.csv``, ``pairs.parquet`` and
 ``dataset.json``, each atomically.
 
-Where each item's VA comes from (recorded per item in the ``*_source`` columns)
--------------------------------------------------------------------------------
-1. ``label:valence,arousal`` — numeric ``valence`` and ``arousal`` labels,
-   on the scale named by a ``scale`` label (:func:`moodbridge.emotion.get_scale`,
-   e.g. ``1-9``), else read as already in ``[-1, 1]``.
-2. ``label:<column>=<value>`` — a category label in one of
-   :data:`CATEGORY_COLUMNS` (``mood``, ``emotion`` …) found in a built-in
-   taxonomy by name, alias or lexicon word, tried in the order of
-   :data:`TAXONOMY_ORDER` (AudioSet's music moods first).  EMID places a
-   category at the lexicon VA of its words; the taxonomies ship those points.
-   For the demo's moods: happy, tender → AudioSet; calm → Cowen's
-   calm/relaxing; energetic → Cowen's energizing/pump-up (by its word).
-3. ``text:<column>=<value>`` — a category found in no taxonomy (the demo's
-   "nostalgic") is read by the text emotion head (NRC-VAD-trained, on the
-   MiniLM embedding of ``"<value> music"`` or ``"a photo of <value>"``).
-4. ``head:<head key>`` — otherwise the stored estimate of the modality's
-   default emotion head (``image-va``, ``audio-va``), else any stored head.
+Each item's VA and its source (the ``*_source`` columns) come from the one rule of
+:mod:`moodbridge.library.emotion`.
 """
 from __future__ import annotations
 
@@ -45,13 +30,6 @@ if TYPE_CHECKING:
     from moodbridge.library import Item, Library
     from moodbridge.pairing.filters import FilterReport, FilterSettings
     from moodbridge.pairing.scores import Pairing
-
-#: Label columns read as an emotion category, in this order.
-CATEGORY_COLUMNS: tuple[str, ...] = ("mood", "emotion", "category", "emotion_category", "quadrant")
-#: Taxonomies a category label is looked up in, in this order.
-TAXONOMY_ORDER: tuple[str, ...] = ("audioset", "cowen", "mikels", "quadrants")
-#: Text templates for category labels no taxonomy knows, per modality.
-TEXT_TEMPLATES: dict[str, str] = {"audio": "{} music", "image": "a photo of {}"}
 
 PAIRS_CSV = "pairs.csv"
 PAIRS_PARQUET = "pairs.parquet"
@@ -115,105 +93,6 @@ class PairTable:
         def kinds(sources: list[str]) -> dict[str, int]:
             return dict(Counter(s.split(":", 1)[0] + ":" + s.split(":", 1)[1].split("=")[0] for s in sources))
         return {"music": kinds(self.music_sources), "images": kinds(self.image_sources)}
-
-
-# --- VA per item ---------------------------------------------------------------------------
-
-def _float(value: str, what: str, item: "Item") -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InvalidValueError(f"{item.path}: label {what}={value!r} is not a number") from None
-    if not np.isfinite(x):
-        raise InvalidValueError(f"{item.path}: label {what}={value!r} is not finite")
-    return x
-
-
-def _labelled_va(item: "Item") -> tuple[np.ndarray, str] | None:
-    labels = {k.lower(): v for k, v in item.labels.items()}
-    if "valence" not in labels or "arousal" not in labels:
-        return None
-    from moodbridge.emotion import get_scale
-
-    v, a = _float(labels["valence"], "valence", item), _float(labels["arousal"], "arousal", item)
-    if labels.get("scale"):
-        scale = get_scale(labels["scale"])
-        point = np.array([scale.to_va(v), scale.to_va(a)], dtype=np.float64)
-        return point, f"label:valence,arousal({scale.name})"
-    if not (-1.0 <= v <= 1.0 and -1.0 <= a <= 1.0):
-        raise InvalidValueError(
-            f"{item.path}: labels valence={v:g}, arousal={a:g} lie outside [-1, 1]; "
-            "add a 'scale' label (e.g. 1-9) to say what scale they are on"
-        )
-    return np.array([v, a]), "label:valence,arousal"
-
-
-def _taxonomy_va(value: str) -> tuple[np.ndarray, str] | None:
-    from moodbridge.emotion import get_taxonomy
-    from moodbridge.emotion.lexicon import normalise_word
-
-    key = normalise_word(value)
-    for name in TAXONOMY_ORDER:
-        tax = get_taxonomy(name)
-        for cat in tax:
-            if cat.matches(key):
-                return np.array([cat.va.valence, cat.va.arousal]), f"{name}/{cat.name}"
-    for name in TAXONOMY_ORDER:  # then by lexicon word ("energetic" -> energizing/pump-up)
-        for cat in get_taxonomy(name):
-            if key in (normalise_word(w) for w in cat.words):
-                return np.array([cat.va.valence, cat.va.arousal]), f"{name}/{cat.name}"
-    return None
-
-
-def category_label(item: "Item") -> tuple[str, str] | None:
-    labels = {k.lower(): v for k, v in item.labels.items()}
-    for col in CATEGORY_COLUMNS:
-        value = (labels.get(col) or "").strip()
-        if value:
-            return col, value
-    return None
-
-
-def _head_va(library: "Library", item: "Item") -> tuple[np.ndarray, str]:
-    from moodbridge.affect.estimate import preferred_estimate
-
-    chosen = preferred_estimate(library.emotions(item), item.modality)
-    if chosen is None:
-        raise LibraryError(
-            f"{item.path}: no emotion label and no stored emotion estimate; "
-            f"re-add it with emotion annotation on, or attach valence/arousal or mood labels"
-        )
-    return np.array([float(chosen["valence"]), float(chosen["arousal"])]), f"head:{chosen['head']}"
-
-
-def item_va(library: "Library", items: list["Item"]) -> tuple[np.ndarray, list[str]]:
-    """``(N, 2)`` VA of items and where each came from (module docstring)."""
-    va = np.zeros((len(items), 2))
-    sources: list[str] = [""] * len(items)
-    text_todo: list[tuple[int, str, str]] = []
-    for i, it in enumerate(items):
-        found = _labelled_va(it)
-        if found is None:
-            cat = category_label(it)
-            if cat is not None:
-                hit = _taxonomy_va(cat[1])
-                if hit is not None:
-                    found = (hit[0], f"label:{cat[0]}={cat[1]}({hit[1]})")
-                elif it.modality in TEXT_TEMPLATES:
-                    text_todo.append((i, cat[0], cat[1]))
-                    continue
-        if found is None:
-            found = _head_va(library, it)
-        va[i], sources[i] = found
-    if text_todo:
-        from moodbridge.affect.heads.text import TextVAHead
-        from moodbridge.affect.semantic import apply_template
-
-        texts = [apply_template([value], TEXT_TEMPLATES[items[i].modality])[0] for i, _, value in text_todo]
-        points = TextVAHead().predict_texts(texts)
-        for (i, col, value), point in zip(text_todo, points):
-            va[i], sources[i] = point, f"text:{col}={value}"
-    return np.clip(va, -1.0, 1.0), sources
 
 
 # --- building the pairs ----------------------------------------------------------------------
@@ -312,6 +191,7 @@ def build_pairs(
     if isinstance(m, (int, np.integer)) and not isinstance(m, bool) and m > k_used:
         raise InvalidValueError(f"m = {m} images per clip but only k = {k_used} candidates; m must be at most k")
 
+    from moodbridge.library.emotion import item_va
     from moodbridge.pairing.semantic_space import semantic_embeddings
 
     X, Y, space_description = semantic_embeddings(library, music, images, space)
@@ -340,9 +220,9 @@ def _pair_frame(p: "Pairing", music: list["Item"], images: list["Item"], music_v
     """One row per pair (:data:`COLUMNS`)."""
     import pandas as pd
 
-    from moodbridge.emotion import quadrants
+    from moodbridge.emotion import quadrant_labels
 
-    mq, iq = quadrants(music_va), quadrants(image_va)
+    mq, iq = quadrant_labels(music_va), quadrant_labels(image_va)
     ci, ii = p.clip, p.image
     return pd.DataFrame({
         "clip_path": [music[c].path for c in ci],
@@ -351,10 +231,10 @@ def _pair_frame(p: "Pairing", music: list["Item"], images: list["Item"], music_v
         "S": p.semantic, "E": p.emotional, "T": p.total,
         "S_norm": p.semantic_norm, "E_norm": p.emotional_norm,
         "clip_valence": music_va[ci, 0], "clip_arousal": music_va[ci, 1],
-        "clip_quadrant": [f"Q{q}" for q in mq[ci]],
+        "clip_quadrant": [mq[c] for c in ci],
         "clip_source": [music_src[c] for c in ci],
         "image_valence": image_va[ii, 0], "image_arousal": image_va[ii, 1],
-        "image_quadrant": [f"Q{q}" for q in iq[ii]],
+        "image_quadrant": [iq[j] for j in ii],
         "image_source": [image_src[j] for j in ii],
     }, columns=list(COLUMNS))
 
@@ -362,7 +242,7 @@ def _pair_frame(p: "Pairing", music: list["Item"], images: list["Item"], music_v
 # --- writing ------------------------------------------------------------------------------
 
 def _bridge_settings() -> dict[str, Any]:
-    from moodbridge.pairing import bridge
+    from moodbridge.semantic import bridge
 
     return {"space": "all-MiniLM-L6-v2 (minilm), 384-d", "image": f"{bridge.IMAGE_ENCODER} {bridge.IMAGE_OUTPUT}, "
             f"top-{bridge.IMAGE_TOP_K} classes, template {bridge.IMAGE_TEMPLATE!r}",

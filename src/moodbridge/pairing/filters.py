@@ -20,7 +20,7 @@ Filters (:data:`FILTERS`; ``default`` = on unless the user picks others)
     (:func:`moodbridge.media.audio_duration`), never decoded.  The report
     says which source was used.
 ``category`` (images; default only when an image has a category label)
-    Images whose emotion-category label (:data:`~moodbridge.pairing.dataset.CATEGORY_COLUMNS`)
+    Images whose emotion-category label (:data:`~moodbridge.library.emotion.CATEGORY_COLUMNS`)
     is one of :attr:`FilterSettings.excluded_categories` (EMID: disgust).
 ``brightness`` (images, default)
     Mean grey level (``image-stats`` ``luminance``, 0-255) under
@@ -56,6 +56,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from moodbridge.errors import InvalidValueError, LibraryError
+from moodbridge.pairing.defaults import FILTER_PRESET
+from moodbridge.registry import Registry
 
 if TYPE_CHECKING:
     from moodbridge.library import Item, Library
@@ -66,21 +68,15 @@ if TYPE_CHECKING:
 #: page spreads over "brass" (memorial tablet, plaque), "menu", "crossword puzzle", "web site",
 #: "book jacket", "packet", "envelope" (skimage ``page.png``: 0.31 in all).  "maze" is left out:
 #: textures get it too (skimage ``brick.png``: 0.20).
-TEXT_CLASSES: tuple[str, ...] = (
-    "web site", "menu", "crossword puzzle", "book jacket", "comic book", "envelope", "packet",
-    "brass", "scoreboard", "street sign",
-)
+TEXT_CLASSES: tuple[str, ...] = tuple(FILTER_PRESET["text_classes"])
 
 #: ImageNet classes of stage performances: the "stage" class itself (photos of performers on
 #: stage), stage lighting and curtains, microphones, and the instruments of bands and singers.
 #: Orchestral and keyboard instruments are left out: they are as often photographed off stage.
-STAGE_CLASSES: tuple[str, ...] = (
-    "stage", "spotlight", "theater curtain", "microphone", "electric guitar", "acoustic guitar",
-    "drum", "drumstick", "banjo", "sax", "cornet", "trombone",
-)
+STAGE_CLASSES: tuple[str, ...] = tuple(FILTER_PRESET["stage_classes"])
 
 #: Emotion categories EMID excludes from its images (Sec. 3.2: "the disgusting category").
-EXCLUDED_CATEGORIES: tuple[str, ...] = ("disgust", "disgusting", "disgusted")
+EXCLUDED_CATEGORIES: tuple[str, ...] = tuple(FILTER_PRESET["excluded_categories"])
 
 IMAGE_STATS = "image-stats"
 CLASSIFIER = "effnet-lite0"
@@ -132,11 +128,11 @@ class FilterSettings:
     stage reach 0.12 at most (skimage ``clock_motion``, ``color``: "spotlight").
     """
 
-    min_duration_s: float = 3.7
-    min_brightness: float = 16.0
-    min_brightness_sd: float = 10.0
-    text_threshold: float = 0.25
-    stage_threshold: float = 0.3
+    min_duration_s: float = float(FILTER_PRESET["min_duration_s"])
+    min_brightness: float = float(FILTER_PRESET["min_brightness"])
+    min_brightness_sd: float = float(FILTER_PRESET["min_brightness_sd"])
+    text_threshold: float = float(FILTER_PRESET["text_threshold"])
+    stage_threshold: float = float(FILTER_PRESET["stage_threshold"])
     text_classes: tuple[str, ...] = TEXT_CLASSES
     stage_classes: tuple[str, ...] = STAGE_CLASSES
     excluded_categories: tuple[str, ...] = EXCLUDED_CATEGORIES
@@ -277,7 +273,7 @@ def _duration(library: "Library", items: list["Item"], s: FilterSettings) -> tup
 def _category(library: "Library", items: list["Item"], s: FilterSettings) -> tuple[list[str | None], str]:
     """Images labelled with an excluded emotion category (EMID Sec. 3.2: disgust)."""
     from moodbridge.emotion.lexicon import normalise_word
-    from moodbridge.pairing.dataset import category_label
+    from moodbridge.library.emotion import category_label
 
     excluded = {normalise_word(c) for c in s.excluded_categories}
     reasons: list[str | None] = []
@@ -337,7 +333,8 @@ def _stage(library: "Library", items: list["Item"], s: FilterSettings) -> tuple[
 
 
 #: The filters, in the order they run.
-FILTERS: dict[str, FilterSpec] = {f.name: f for f in (
+FILTERS: Registry[FilterSpec] = Registry("filter")
+for _spec in (
     FilterSpec("duration", "audio", "clip duration", True,
                lambda s: {"min_duration_s": s.min_duration_s}, _duration),
     FilterSpec("category", "image", "emotion-category label", False,
@@ -348,12 +345,13 @@ FILTERS: dict[str, FilterSpec] = {f.name: f for f in (
                lambda s: {"text_threshold": s.text_threshold, "text_classes": list(s.text_classes)}, _text),
     FilterSpec("stage", "image", "summed effnet-lite0 probability of stage/performance ImageNet classes", True,
                lambda s: {"stage_threshold": s.stage_threshold, "stage_classes": list(s.stage_classes)}, _stage),
-)}
+):
+    FILTERS.register(_spec.name, _spec)
 
 
 def default_filter_names(images: Sequence["Item"]) -> list[str]:
     """The filters on by default: every ``default`` one, plus ``category`` when an image has a category label."""
-    from moodbridge.pairing.dataset import category_label
+    from moodbridge.library.emotion import category_label
 
     labelled = any(category_label(it) is not None for it in images)
     return [name for name, f in FILTERS.items() if f.default or (name == "category" and labelled)]
@@ -361,11 +359,8 @@ def default_filter_names(images: Sequence["Item"]) -> list[str]:
 
 def check_filter_names(names: Sequence[str]) -> list[str]:
     """``names`` deduplicated in run order; InvalidValueError naming any unknown filter."""
-    unknown = [n for n in names if n not in FILTERS]
-    if unknown:
-        raise InvalidValueError(f"unknown filter(s) {', '.join(map(repr, unknown))}; "
-                                f"known: {', '.join(FILTERS)}")
-    return [n for n in FILTERS if n in set(names)]
+    wanted = set(FILTERS.check(list(names)))
+    return [n for n in FILTERS if n in wanted]
 
 
 def apply_filters(

@@ -46,9 +46,8 @@ index, so ``α = 1`` reproduces the semantic (top-K) order exactly and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -56,85 +55,15 @@ from numpy.typing import ArrayLike
 from moodbridge.emotion import as_va_array, get_similarity
 from moodbridge.emotion.similarity import Centre, resolve_centre
 from moodbridge.errors import InvalidValueError
+from moodbridge.numeric import Normalisation, normalise_rows
 from moodbridge.pairing.defaults import DEFAULT_ALPHA, DEFAULT_K, DEFAULT_M
+from moodbridge.pairing.pairs import Pairing
 from moodbridge.pairing.topk import DEFAULT_MEMORY_BUDGET, Backend, Candidates, check_k, top_k_candidates
 
-Normalisation = Literal["minmax", "zscore", "none"]
 
 #: Clips scored at a time by :func:`pair`: E and T then take O(chunk · K)
 #: memory (~50 MB at K = 100) whatever the number of clips.
 _CLIP_CHUNK = 4096
-
-#: Per-row spreads at or below this count as constant.
-_FLAT = 1e-12
-
-
-@dataclass(frozen=True)
-class Pairing:
-    """The m best images per music clip, as flat arrays of ``N_M · m`` pairs.
-
-    Pairs are ordered by clip, then by rank.
-
-    Attributes
-    ----------
-    clip, image
-        int64 music clip and image indices.
-    rank
-        int64 rank of the image for its clip, 0 = best.
-    semantic, emotional
-        Raw S (cosine of embeddings) and E (VA similarity) of the pair.
-    semantic_norm, emotional_norm
-        S' and E' after per-clip normalisation over the K candidates.
-    total
-        ``T = α · S' + (1 − α) · E'`` (EMID Eq. 2 on normalised terms).
-    alpha, normalisation, metric
-        The settings used.
-    """
-
-    clip: np.ndarray
-    image: np.ndarray
-    rank: np.ndarray
-    semantic: np.ndarray
-    emotional: np.ndarray
-    semantic_norm: np.ndarray
-    emotional_norm: np.ndarray
-    total: np.ndarray
-    alpha: float
-    normalisation: str
-    metric: str
-
-    def __len__(self) -> int:
-        return int(self.clip.shape[0])
-
-    def images_of(self, clip: int) -> np.ndarray:
-        """Image indices paired with ``clip``, best first."""
-        return self.image[self.clip == clip]
-
-
-def normalise_rows(scores: np.ndarray, method: Normalisation = "minmax") -> np.ndarray:
-    """Normalise a ``(N_M, K)`` score matrix per row (per clip, over its candidates).
-
-    See the module docstring for the methods and why per row.
-
-    Raises
-    ------
-    InvalidValueError
-        On an unknown method.
-    """
-    scores = np.asarray(scores, dtype=np.float64)
-    if method == "none":
-        return scores.copy()
-    if method == "minmax":
-        low = scores.min(axis=1, keepdims=True)
-        spread = scores.max(axis=1, keepdims=True) - low
-        flat = spread <= _FLAT
-        return np.where(flat, 0.5, (scores - low) / np.where(flat, 1.0, spread))
-    if method == "zscore":
-        spread = scores.std(axis=1, keepdims=True)
-        flat = spread <= _FLAT
-        return np.where(flat, 0.0, (scores - scores.mean(axis=1, keepdims=True)) / np.where(flat, 1.0, spread))
-    raise InvalidValueError(f"unknown normalisation {method!r}; known: minmax, zscore, none")
-
 
 def emotional_similarity(
     music_va: ArrayLike,

@@ -4,7 +4,7 @@ EMID embeds music and images with ImageBind, whose two encoders share one
 space.  moodbridge offers:
 
 ``"bridge"`` (default)
-    The offline semantic bridge (:mod:`moodbridge.pairing.bridge`, DESIGN.md):
+    The offline semantic bridge (:mod:`moodbridge.semantic.bridge`, DESIGN.md):
     an image's ImageNet class distribution and a clip's musicnn tag
     distribution, each mapped into the MiniLM text space, then **centred per
     modality**: each side's mean over the items being paired is subtracted
@@ -102,7 +102,7 @@ def semantic_embeddings(
         A joint space that does not exist or lacks an audio or image head.
     """
     if space in (BRIDGE, BRIDGE_RAW):
-        from moodbridge.pairing.bridge import bridge_embeddings
+        from moodbridge.library.bridge import bridge_embeddings
 
         x = _checked(bridge_embeddings(library, music), music, "audio")
         y = _checked(bridge_embeddings(library, images), images, "image")
@@ -114,8 +114,8 @@ def semantic_embeddings(
         raise InvalidValueError(
             f"unknown semantic space {space!r}; use {BRIDGE!r}, {BRIDGE_RAW!r} or '{JOINT_PREFIX}NAME'"
         )
-    from moodbridge.align import JointSpace
-    from moodbridge.search.query import library_features, require_space, space_dir, space_heads
+    from moodbridge.align.space import JointSpace
+    from moodbridge.library.spaces import library_features, require_space, space_dir, space_heads
 
     name = space[len(JOINT_PREFIX):]
     require_space(library, name)

@@ -58,7 +58,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence

@@ -21,7 +21,7 @@ Fallback
       between the query's valence-arousal (from the default emotion head of
       its modality, :func:`moodbridge.affect.estimate.head_for`) and the
       item's stored VA from the default head of its modality; and
-    * when the semantic bridge (:mod:`moodbridge.pairing.bridge`) is
+    * when the semantic bridge (:mod:`moodbridge.semantic.bridge`) is
       available, the cosine between the query's and the item's bridge
       embeddings (384-d, a shared text-embedding space).
 
@@ -33,7 +33,6 @@ Fallback
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,6 +41,21 @@ from typing import Any
 import numpy as np
 
 from moodbridge.errors import InvalidValueError, LibraryError, MoodbridgeError
+from moodbridge.library.emotion import ItemEmotion, item_emotions
+from moodbridge.numeric import minmax
+from moodbridge.library.spaces import (
+    BRIDGE_SPACES,
+    parse_space,
+    DEFAULT_FEATURES,
+    SPACE_INFO_FILE,
+    check_feature_dim,
+    joint_spaces,
+    library_features,
+    require_space,
+    space_dir,
+    space_heads,
+    space_info,
+)
 
 __all__ = [
     "DEFAULT_FEATURES",
@@ -62,20 +76,10 @@ __all__ = [
 
 #: ``--to`` names → library modality.
 TARGETS: dict[str, str] = {"music": "audio", "audio": "audio", "image": "image", "midi": "midi"}
-#: Encoder features that feed a joint-space head, per modality ("a+b": concatenated in that order).
-DEFAULT_FEATURES: dict[str, str] = {
-    "image": "effnet-lite0",
-    "audio": "musicnn-msd+musicnn-mtt",
-    "midi": "midi-stats",
-    "text": "minilm",
-}
 #: Weights of the fallback score: (VA similarity, semantic-bridge cosine), after min-max over the candidates.
 FALLBACK_WEIGHTS: tuple[float, float] = (0.5, 0.5)
 FALLBACK_METHOD = "fallback: emotion heads' VA distance + semantic bridge"
 FALLBACK_METHOD_VA_ONLY = "fallback: emotion heads' VA distance (semantic bridge unavailable)"
-#: Written by ``align train`` beside a saved joint space: encoders per head, label, training facts.
-SPACE_INFO_FILE = "moodbridge-space.json"
-SPACES_DIR = "spaces"
 
 
 @dataclass
@@ -91,6 +95,8 @@ class Hit:
     arousal: float | None = None
     quadrant: str | None = None
     head: str | None = None
+    #: where the item's emotion came from (:mod:`moodbridge.library.emotion`)
+    source: str | None = None
     #: the parts of the score (``va_similarity``, ``bridge_cosine``, ``joint_cosine``)
     components: dict[str, float] = field(default_factory=dict)
 
@@ -141,58 +147,6 @@ def resolve_target(to: str, library: Any | None = None) -> str:
     return modality
 
 
-def space_dir(library: Any, name: str) -> Path:
-    """``LIB/spaces/<name>``."""
-    return Path(getattr(library, "root", library)) / SPACES_DIR / name
-
-
-def space_info(library: Any, name: str) -> dict[str, Any]:
-    """The ``align train`` sidecar of a space (encoders per modality …); ``{}`` if absent or unreadable."""
-    path = space_dir(library, name) / SPACE_INFO_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def joint_spaces(library: Any) -> list[str]:
-    """Names of the saved joint spaces of a library, newest first."""
-    from moodbridge.align.trainer import _is_saved_space
-
-    root = Path(getattr(library, "root", library)) / SPACES_DIR
-    if not root.is_dir():
-        return []
-    found = [p for p in root.iterdir() if not p.name.startswith(".") and _is_saved_space(p)]
-    found.sort(key=lambda p: (-(p / "model.pt").stat().st_mtime, p.name))
-    return [p.name for p in found]
-
-
-def require_space(library: Any, name: str) -> None:
-    """Check that ``name`` is a valid space name and a saved joint space of the library.
-
-    Raises
-    ------
-    InvalidValueError
-        A name that cannot be a folder name.
-    LibraryError
-        No such space (the message lists the saved ones).
-    """
-    from moodbridge.search.index import _check_name
-
-    _check_name(name)
-    if name not in joint_spaces(library):
-        have = ", ".join(joint_spaces(library)) or "none"
-        raise LibraryError(f"{library.root}: no joint space {name!r} (saved spaces: {have});"
-                           f" train one with 'moodbridge align train'")
-
-
-def library_features(library: Any, items: Sequence[Any], spec: str) -> np.ndarray:
-    """``(N, d)`` stored features of ``items``: one encoder, or several joined by ``+`` (concatenated)."""
-    parts = [library.feature_matrix(items, name) for name in spec.split("+")]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-
-
 def search_library(
     library: Any,
     query: Path | str,
@@ -215,10 +169,11 @@ def search_library(
     top
         How many items (fewer when the library has fewer).
     space
-        Joint space to use; default: the newest one that has heads for the
-        query's and the target's modality and an index of the target.  A named
-        space that cannot serve the query is an error; with no usable space
-        the fallback runs (see the module docstring).
+        Joint space to use (``NAME`` or ``joint:NAME``); ``"bridge"`` forces
+        the fallback; default: the newest space that has heads for the query's
+        and the target's modality and an index of the target.  A named space
+        that cannot serve the query is an error; with no usable space the
+        fallback runs (see the module docstring).
 
     Raises
     ------
@@ -239,7 +194,10 @@ def search_library(
     q_emotion = _query_emotion(q_modality, row)
     notes: list[str] = []
 
-    chosen, why = _choose_space(library, space, q_modality, target)
+    if space is not None and space in BRIDGE_SPACES:
+        chosen, why = None, f"--space {space}: the emotion heads' VA and the semantic bridge, as asked"
+    else:
+        chosen, why = _choose_space(library, None if space is None else parse_space(space), q_modality, target)
     if chosen is not None:
         hits, method = _joint_search(library, chosen, q_modality, target, row, top, notes)
         return SearchResult(str(query), kind, q_modality, target, method, chosen, q_emotion, hits, notes)
@@ -298,19 +256,6 @@ def _query_features(row: Mapping[str, Mapping[str, np.ndarray]], spec: str) -> n
 
 
 # ----------------------------------------------------------------------------- joint space
-def space_heads(library: Any, name: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """(head hparams per modality, feature spec per modality) of a saved space, read from its JSON files."""
-    try:
-        meta = json.loads((space_dir(library, name) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise LibraryError(f"{space_dir(library, name)}: unreadable joint space: {exc}") from None
-    heads = meta.get("heads", {}) if isinstance(meta, dict) else {}
-    specs = dict(space_info(library, name).get("features", {}))
-    for modality in heads:
-        specs.setdefault(modality, DEFAULT_FEATURES.get(modality, ""))
-    return heads, specs
-
-
 def _choose_space(library: Any, space: str | None, q_modality: str, target: str) -> tuple[str | None, str]:
     """(space name, "") to use one, or (None, reason) to fall back."""
     from moodbridge.search.index import index_dir
@@ -338,16 +283,16 @@ def _choose_space(library: Any, space: str | None, q_modality: str, target: str)
 
 def _joint_search(library: Any, name: str, q_modality: str, target: str,
                   row: Mapping[str, Mapping[str, np.ndarray]], top: int, notes: list[str]) -> tuple[list[Hit], str]:
-    from moodbridge.align import JointSpace
+    from moodbridge.align.space import JointSpace
     from moodbridge.search.index import open_library_index
 
     heads, specs = space_heads(library, name)
     # dimension checks first, from the JSON alone: a clear message naming both sides
     q = _query_features(row, specs[q_modality])
-    _check_dim(name, q_modality, specs[q_modality], int(heads[q_modality]["in_dim"]), q.shape[1], "query")
+    check_feature_dim(name, q_modality, specs[q_modality], int(heads[q_modality]["in_dim"]), q.shape[1], "query")
     items = library.items(modality=target)
     lib_dim = library_features(library, items[:1], specs[target]).shape[1]
-    _check_dim(name, target, specs[target], int(heads[target]["in_dim"]), lib_dim, "library")
+    check_feature_dim(name, target, specs[target], int(heads[target]["in_dim"]), lib_dim, "library")
     index = open_library_index(library, name, target)
     joint = JointSpace.load(space_dir(library, name), device="cpu")
     embed_dim = int(heads[q_modality].get("embed_dim", index.dim))
@@ -361,48 +306,36 @@ def _joint_search(library: Any, name: str, q_modality: str, target: str,
         notes.append(f"the {target} index of space {name!r} is out of date ({len(index)} indexed, {len(items)} in"
                      f" the library); rerun 'moodbridge align train' to refresh it")
     ids, scores = index.search(z[0], top=min(top, len(index)) if len(index) else top)
+    found = [by_id[int(i)] for i in ids.tolist() if i is not None and int(i) >= 0 and int(i) in by_id]
+    emotions = {it.id: e for it, e in zip(found, item_emotions(library, found))}
     hits: list[Hit] = []
     for item_id, score in zip(ids.tolist(), scores.tolist()):
         it = by_id.get(int(item_id)) if item_id is not None and int(item_id) >= 0 else None
         if it is None:
             continue
-        va = _item_va(library, it)
-        hits.append(Hit(len(hits) + 1, it.id, it.path, it.name, float(score), *va,
-                        components={"joint_cosine": float(score)}))
+        emotion = emotions.get(it.id)
+        hits.append(Hit(len(hits) + 1, it.id, it.path, it.name, float(score), *_hit_emotion(emotion),
+                        source=emotion.source if emotion else None, components={"joint_cosine": float(score)}))
     return hits, f"joint space {name!r}: cosine of projection-head embeddings (FAISS {index.kind} index)"
 
 
-def _check_dim(space: str, modality: str, spec: str, expected: int, got: int, whose: str) -> None:
-    if expected != got:
-        raise LibraryError(
-            f"joint space {space!r}: feature dimension mismatch for {modality}: its head expects {expected}-d"
-            f" features ({spec}), the {whose} features are {got}-d; retrain the space on this library"
-        )
-
-
 # ----------------------------------------------------------------------------- fallback
-def _item_va(library: Any, item: Any) -> tuple[float | None, float | None, str | None, str | None]:
-    """(valence, arousal, quadrant, head) of an item's stored emotion from its modality's default head."""
-    from moodbridge.affect.estimate import preferred_estimate
-
-    emo = preferred_estimate(library.emotions(item), item.modality)
-    if emo is None:
+def _hit_emotion(emotion: ItemEmotion | None) -> tuple[float | None, float | None, str | None, str | None]:
+    """(valence, arousal, quadrant label, head) of an item's emotion for a :class:`Hit`."""
+    if emotion is None:
         return None, None, None, None
-    return float(emo["valence"]), float(emo["arousal"]), emo["quadrant"], emo["head"]
+    return emotion.valence, emotion.arousal, emotion.quadrant.label, emotion.head
 
 
 def _bridge(q_modality: str, row: Mapping[str, Mapping[str, np.ndarray]], library: Any,
             items: Sequence[Any]) -> tuple[np.ndarray | None, str]:
     """Bridge cosines of the query to each item, or (None, why it is unavailable)."""
     try:
-        from moodbridge.pairing import bridge as bridge_mod  # written separately; may be absent
-    except Exception as exc:  # noqa: BLE001 - the fallback works without it
-        return None, f"semantic bridge unavailable ({type(exc).__name__}: {exc})"
-    try:
         from moodbridge.affect.estimate import stack_rows
+        from moodbridge.library.bridge import bridge_embeddings, item_bridge
 
-        zq = np.asarray(bridge_mod.bridge_from_outputs(q_modality, stack_rows([dict(row)])), dtype=np.float32)
-        zi = np.asarray(bridge_mod.bridge_embeddings(library, list(items)), dtype=np.float32)
+        zq = np.asarray(item_bridge(q_modality, stack_rows([dict(row)])), dtype=np.float32)
+        zi = np.asarray(bridge_embeddings(library, list(items)), dtype=np.float32)
         zq = zq.reshape(1, -1)
         if zi.shape != (len(items), zq.shape[1]):
             return None, f"semantic bridge unavailable (shapes {zq.shape} and {zi.shape} do not match)"
@@ -418,13 +351,6 @@ def _bridge(q_modality: str, row: Mapping[str, Mapping[str, np.ndarray]], librar
         return None, f"semantic bridge unavailable ({type(exc).__name__}: {exc})"
 
 
-def _minmax(x: np.ndarray) -> np.ndarray:
-    span = float(x.max() - x.min()) if x.size else 0.0
-    if span <= 1e-12:
-        return np.full_like(x, 0.5, dtype=np.float64)
-    return (x - x.min()) / span
-
-
 def _fallback_search(library: Any, q_modality: str, target: str, row: Mapping[str, Mapping[str, np.ndarray]],
                      q_emotion: dict[str, Any] | None, top: int, notes: list[str]) -> tuple[list[Hit], str]:
     from moodbridge.emotion.similarity import inverse_euclidean_similarity
@@ -432,17 +358,13 @@ def _fallback_search(library: Any, q_modality: str, target: str, row: Mapping[st
     if q_emotion is None:
         raise LibraryError(f"cannot estimate the emotion of the {q_modality} query (no head features)")
     items = library.items(modality=target)
-    with_va = []
-    for it in items:
-        va = _item_va(library, it)
-        if va[0] is not None:
-            with_va.append((it, va))
+    with_va = [(it, e) for it, e in zip(items, item_emotions(library, items)) if e is not None]
     if len(with_va) < len(items):
         notes.append(f"{len(items) - len(with_va)} {target} item(s) have no stored emotion and were left out")
     if not with_va:
         raise LibraryError(f"{library.root}: no {target} item has a stored emotion to compare with")
     cands = [it for it, _ in with_va]
-    va_items = np.array([[v[0], v[1]] for _, v in with_va], dtype=np.float64)
+    va_items = np.array([[e.valence, e.arousal] for _, e in with_va], dtype=np.float64)
     va_sim = np.asarray(inverse_euclidean_similarity(
         np.array([[q_emotion["valence"], q_emotion["arousal"]]]), va_items), dtype=np.float64).reshape(-1)
     cos, why = _bridge(q_modality, row, library, cands)
@@ -452,14 +374,15 @@ def _fallback_search(library: Any, q_modality: str, target: str, row: Mapping[st
         scores = va_sim
         method = FALLBACK_METHOD_VA_ONLY
     else:
-        scores = w_va * _minmax(va_sim) + w_br * _minmax(cos)
+        scores = w_va * minmax(va_sim) + w_br * minmax(cos)
         method = FALLBACK_METHOD
     order = np.lexsort((np.array([it.id for it in cands]), -scores))[:top]
     hits = []
     for rank, i in enumerate(order, 1):
-        it, va = with_va[i]
+        it, emotion = with_va[i]
         comps = {"va_similarity": float(va_sim[i])}
         if cos is not None:
             comps["bridge_cosine"] = float(cos[i])
-        hits.append(Hit(rank, it.id, it.path, it.name, float(scores[i]), *va, components=comps))
+        hits.append(Hit(rank, it.id, it.path, it.name, float(scores[i]), *_hit_emotion(emotion),
+                        source=emotion.source, components=comps))
     return hits, method

@@ -2,7 +2,7 @@
 
 Trained on the 4Q audio emotion data set (Panda et al., 2018: 900 clips of
 30 s, 225 per quadrant, of which the development split in ``../shared/data/4q``
-holds 480) by :mod:`moodbridge.affect.tasks.fourq`.
+holds 480) by :mod:`moodbridge.train.tasks.fourq`.
 
 Features
     musicnn (Pons & Serra, 2019), both the MSD and the MTT model: the mean
@@ -16,7 +16,7 @@ Model
     A multinomial logistic regression (L2, ``C = 0.01``) on the standardised
     features, stored as a :class:`SoftmaxAverage` of one member (the stored
     kind also holds probability ensembles, e.g. with a calibrated RBF SVM;
-    :class:`moodbridge.affect.tasks.fourq.ModelConfig`).  Everything is stored
+    :class:`moodbridge.train.tasks.fourq.ModelConfig`).  Everything is stored
     as plain arrays (:mod:`moodbridge.affect.models`) and evaluated with numpy.
 
 Valence and arousal
@@ -53,9 +53,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from moodbridge.affect.base import Head, Outputs, load_weights, register_head
-from moodbridge.affect.models import _kind_array, model_from_arrays, register_model_kind, softmax, stack_features
+from moodbridge.affect.models import kind_array, model_from_arrays, register_model_kind, softmax, stack_features
 from moodbridge.emotion import QUADRANT_CENTRES
-from moodbridge.encoders.base import Modality
+from moodbridge.media.spec import Modality
 from moodbridge.errors import EncoderUnavailableError, InvalidValueError
 
 __all__ = [
@@ -105,7 +105,7 @@ class SoftmaxAverage:
         return np.sum(probs, axis=0) / float(np.sum(self.weights))
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        out = {f"{prefix}kind": _kind_array(self.kind), f"{prefix}weights": np.asarray(self.weights, dtype=np.float64)}
+        out = {f"{prefix}kind": kind_array(self.kind), f"{prefix}weights": np.asarray(self.weights, dtype=np.float64)}
         for i, member in enumerate(self.members):
             out.update(member.to_arrays(f"{prefix}{i}."))
         return out
@@ -123,7 +123,7 @@ def feature_matrix(outputs: Outputs, blocks: Sequence[tuple[str, str]] = BLOCKS)
     ----------
     outputs
         ``encoder → output name → (N, k)`` arrays (as a library or
-        :func:`moodbridge.affect.training_data.encoder_outputs` gives them).
+        :func:`moodbridge.train.features.encoder_outputs` gives them).
     blocks
         ``(encoder, output)`` pairs, in order.
 

@@ -8,7 +8,7 @@ is built from what is real:
   through the ``text-va`` head (trained on the NRC-VAD lexicon, Mohammad
   2018): each of the 1000 classes gets the text-head VA of its WordNet names
   in the template ``"a photo of {}"``, and the image gets the
-  probability-weighted mean over its top classes (:mod:`moodbridge.affect.semantic`);
+  probability-weighted mean over its top classes (:mod:`moodbridge.semantic.embeddings`);
 * **low-level descriptors** (``image-stats``): luminance, contrast, entropy,
   mean CIE L*a*b* and JPEG complexity, on the scales of the NAPS norms.
 
@@ -18,7 +18,7 @@ NAPS authors' physical descriptors and a short description of each photo.
 The photos themselves are not available, so during fitting the semantic
 input is the text-head VA of the photo's description in the same template
 (a stand-in for what a classifier or caption gives); see
-:mod:`moodbridge.affect.tasks.naps` for the cross-validated contribution of
+:mod:`moodbridge.train.tasks.naps` for the cross-validated contribution of
 each part.  NAPS's ``jpeg_size80`` is measured at 1600x1200; the head uses
 JPEG bytes per pixel (``jpeg_bpp80``) so that images of any size compare.
 
@@ -38,8 +38,8 @@ import numpy as np
 
 from moodbridge.affect.base import Head, Outputs, load_weights, register_head
 from moodbridge.affect.models import model_from_arrays
-from moodbridge.affect.semantic import contrast_weights, weighted_va
-from moodbridge.encoders.base import Modality
+from moodbridge.semantic.embeddings import contrast_weights, weighted_va
+from moodbridge.media.spec import Modality
 from moodbridge.errors import InvalidValueError
 
 #: File name of the shipped weights in :mod:`moodbridge.affect.weights`.

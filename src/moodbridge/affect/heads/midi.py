@@ -14,7 +14,7 @@ It is trained on the EIMG clips (Wang, Chen, Li, "Continuous Emotion-Based
 Image-to-Music Generation", IEEE Trans. Multimedia, 2023): 15-second piano
 clips rated for valence and arousal on 1-9 by six annotators, whose mean is
 converted to ``[-1, 1]`` with :data:`moodbridge.emotion.SCALE_1_9`. See
-:mod:`moodbridge.affect.tasks.eimg` for the training and
+:mod:`moodbridge.train.tasks.eimg` for the training and
 cross-validation protocol and ``docs/emotion.md`` for the metrics.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 
 import moodbridge.encoders.midi_extra  # noqa: F401  (registers ``midi-harmony``)
 from moodbridge.affect.base import Head, Outputs, load_weights, register_head
-from moodbridge.affect.models import _kind_array, model_from_arrays, register_model_kind
+from moodbridge.affect.models import kind_array, model_from_arrays, register_model_kind
 from moodbridge.errors import InvalidValueError
 
 #: encoders the head reads, and the (encoder, output) blocks of its input, in order
@@ -127,7 +127,7 @@ class TreeEnsemble:
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
         names = ("roots", "feature", "threshold", "left", "right", "value")
         out = {f"{prefix}{n}": getattr(self, n) for n in names}
-        out[f"{prefix}kind"] = _kind_array(self.kind)
+        out[f"{prefix}kind"] = kind_array(self.kind)
         out[f"{prefix}baseline"] = np.array(self.baseline)
         return out
 
@@ -181,7 +181,7 @@ class Log1pColumns:
         return X
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        return {f"{prefix}kind": _kind_array(self.kind), f"{prefix}mask": self.mask.astype(bool)}
+        return {f"{prefix}kind": kind_array(self.kind), f"{prefix}mask": self.mask.astype(bool)}
 
     @classmethod
     def from_arrays(cls, a: Mapping[str, np.ndarray], prefix: str) -> Log1pColumns:
@@ -198,7 +198,7 @@ class _Combination:
         return [np.asarray(m.predict(X), dtype=np.float64).reshape(len(X), -1) for m in self.models]
 
     def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        out = {f"{prefix}kind": _kind_array(self.kind), f"{prefix}models": np.array(len(self.models))}  # type: ignore[attr-defined]
+        out = {f"{prefix}kind": kind_array(self.kind), f"{prefix}models": np.array(len(self.models))}  # type: ignore[attr-defined]
         for i, model in enumerate(self.models):
             out.update(model.to_arrays(f"{prefix}{i}."))
         return out

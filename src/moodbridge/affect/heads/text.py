@@ -4,11 +4,11 @@ A regressor from the 384-d ``minilm`` sentence embedding to VA, trained on the
 20,007 words of the NRC-VAD lexicon (Mohammad, 2018), so that any caption,
 title, tag list or class name gets an emotion, including words the lexicon
 never rated.  It is also the end point of the semantic bridge through text
-(:mod:`moodbridge.affect.semantic`) that the ``image-va`` and
+(:mod:`moodbridge.semantic.embeddings`) that the ``image-va`` and
 ``audio-zeroshot`` heads use, as EMID relates modalities through a shared
 semantic space.
 
-The model (see :mod:`moodbridge.affect.tasks.lexicon` for how it is fitted)
+The model (see :mod:`moodbridge.train.tasks.lexicon` for how it is fitted)
 is stored in ``text_va.npz`` as a :mod:`moodbridge.affect.models` chain and
 evaluated in numpy; the weights load on first use.
 
@@ -26,7 +26,7 @@ import numpy as np
 
 from moodbridge.affect.base import Head, Outputs, load_weights, register_head
 from moodbridge.affect.models import model_from_arrays
-from moodbridge.encoders.base import Modality
+from moodbridge.media.spec import Modality
 from moodbridge.errors import InvalidValueError
 
 #: File name of the shipped weights in :mod:`moodbridge.affect.weights`.
@@ -97,7 +97,7 @@ class TextVAHead(Head):
         EmptyMediaError
             If a text is empty or only whitespace.
         """
-        from moodbridge.affect.semantic import embed_texts
+        from moodbridge.semantic.embeddings import embed_texts
 
         if isinstance(texts, str):
             texts = [texts]
