@@ -88,7 +88,7 @@ def test_m_rows_per_clip_sources_and_outputs(lib, tmp_path):
     assert sources[0].startswith("label:mood=calm")  # calm → taxonomy
     assert sources[1] == "text:mood=nostalgic"  # no taxonomy → text head
     assert all(s.startswith("head:audio-va") for s in sources[2:])
-    assert set(df.image_source) == {"head:image-va@1"}
+    assert set(df.image_source) == {"head:image-va@2"}
 
     paths = write_outputs(table, tmp_path / "out", params={"note": "test"})
     csv, parquet = pd.read_csv(paths["csv"]), pd.read_parquet(paths["parquet"])

@@ -77,10 +77,24 @@ def test_text_query_readable_output(library: Path) -> None:
     assert all(any(p in ln for p in library_paths(library, "image")) for ln in ranked)
 
 
+def _two_moods(lib: Path) -> None:
+    """Label every item 'calm' or 'happy' (alternating per modality), so both modalities share two classes."""
+    from moodbridge.library import Library
+
+    rows = ["path,mood"]
+    with Library.open(lib) as library:
+        for modality in ("image", "audio"):
+            rows += [f"{it.path},{('calm', 'happy')[i % 2]}" for i, it in enumerate(library.items(modality=modality))]
+    (lib.parent / "moods.csv").write_text("\n".join(rows) + "\n")
+    res = moodbridge("labels", str(lib), str(lib.parent / "moods.csv"))
+    assert res.returncode == 0, res.stderr
+
+
 def test_align_train_then_search_uses_joint_space(library: Path, tmp_path: Path) -> None:
     lib = tmp_path / "lib"
     shutil.copytree(library, lib)  # leave the shared library without a space
-    res = moodbridge("align", "train", str(lib), "--from", "image", "--to", "audio", "--label", "quadrant",
+    _two_moods(lib)
+    res = moodbridge("align", "train", str(lib), "--from", "image", "--to", "audio", "--label", "mood",
                      "--space", "mood", "--epochs", "3")
     assert res.returncode == 0, res.stderr
     assert "trained joint space 'mood'" in res.stdout
@@ -144,7 +158,9 @@ def test_missing_target_modality_and_bad_top(library: Path) -> None:
 def test_space_dimension_mismatch_names_both_dims(library: Path, tmp_path: Path) -> None:
     lib = tmp_path / "lib"
     shutil.copytree(library, lib)
-    res = moodbridge("align", "train", str(lib), "--from", "image", "--to", "music", "--space", "s", "--epochs", "1")
+    _two_moods(lib)
+    res = moodbridge("align", "train", str(lib), "--from", "image", "--to", "music", "--label", "mood", "--space", "s",
+                     "--epochs", "1")
     assert res.returncode == 0, res.stderr
     info_file = lib / "spaces" / "s" / "moodbridge-space.json"
     info = json.loads(info_file.read_text())

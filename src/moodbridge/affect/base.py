@@ -159,16 +159,31 @@ def load_weights(path_or_name: str | Path) -> tuple[dict[str, np.ndarray], dict[
 HEADS: Registry[Callable[[], Head]] = Registry("emotion head", builtins="moodbridge.affect.heads")
 
 
-def register_head(name: str, factory: Callable[[], Head]) -> None:
-    """Register a head factory under ``name``."""
-    HEADS.register(name, factory)
+def register_head(name: str, factory: Callable[[], Head], *, current: bool = True) -> None:
+    """Register a head factory under ``name@version`` and, when it is the ``current`` version, under ``name``.
+
+    Earlier versions stay loadable by their key (``get_head("image-va@1")``)
+    to reproduce earlier results; the bare name is the newest.
+    """
+    version = getattr(factory, "version", None)
+    if version is not None:
+        HEADS.register(f"{name}@{version}", factory)
+    if current:
+        HEADS.register(name, factory)
 
 
 def get_head(name: str) -> Head:
-    """The shared instance of the head called ``name`` (:class:`~moodbridge.errors.UnknownNameError` if none)."""
+    """The shared instance of the head ``name`` (the current version) or ``name@version``.
+
+    Raises
+    ------
+    UnknownNameError
+        If no head has that name (the message lists the known ones).
+    """
     return HEADS.instance(name)  # type: ignore[return-value]
 
 
-def head_names(modality: Modality | None = None) -> list[str]:
-    """Registered head names, optionally for one modality."""
-    return [n for n in sorted(HEADS.names()) if modality is None or get_head(n).modality == modality]
+def head_names(modality: Modality | None = None, *, versions: bool = False) -> list[str]:
+    """Registered head names (with ``versions``: also every ``name@version`` key), optionally for one modality."""
+    return [n for n in sorted(HEADS.names()) if (versions or "@" not in n)
+            and (modality is None or get_head(n).modality == modality)]

@@ -22,11 +22,29 @@ def head_for(modality: str, heads: Mapping[str, str] | None = None) -> Head:
 
 
 def preferred_estimate(estimates: Sequence[Mapping[str, Any]], modality: str) -> Mapping[str, Any] | None:
-    """Of an item's stored estimates, the one from its modality's default head (any version), else the first."""
+    """Of an item's stored estimates: the current version of its modality's default head, else the newest
+    other version of that head, else the first.
+
+    Estimates are keyed by ``name@version``, so a library annotated by an
+    earlier head keeps those estimates next to the new ones.
+    """
     if not estimates:
         return None
     wanted = DEFAULT_HEADS.get(modality)
-    return next((e for e in estimates if str(e["head"]).split("@")[0] == wanted), estimates[0])
+    if wanted is None:
+        return estimates[0]
+    current = get_head(wanted).key
+    exact = next((e for e in estimates if e["head"] == current), None)
+    if exact is not None:
+        return exact
+    same = [e for e in estimates if str(e["head"]).split("@")[0] == wanted]
+    if same:
+        return max(same, key=lambda e: _version_key(str(e["head"]).split("@", 1)[-1]))
+    return estimates[0]
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
 
 
 def stack_rows(rows: Sequence[Mapping[str, Row]]) -> dict[str, dict[str, np.ndarray]]:

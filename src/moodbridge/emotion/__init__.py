@@ -19,6 +19,7 @@ from moodbridge.emotion.quadrants import (
 )
 from moodbridge.emotion.scales import (
     SCALE_0_1,
+    SCALE_1_5,
     SCALE_1_7,
     SCALE_1_9,
     SCALE_PM1,
@@ -57,6 +58,7 @@ __all__ = [
     "QUADRANT_CENTRES",
     "SCALES",
     "SCALE_0_1",
+    "SCALE_1_5",
     "SCALE_1_7",
     "SCALE_1_9",
     "SCALE_PM1",

@@ -141,6 +141,7 @@ class Scale:
 
 SCALE_1_9 = Scale(1.0, 9.0, "1-9")
 SCALE_1_7 = Scale(1.0, 7.0, "1-7")
+SCALE_1_5 = Scale(1.0, 5.0, "1-5")
 SCALE_0_1 = Scale(0.0, 1.0, "0-1")
 SCALE_PM1 = Scale(-1.0, 1.0, "pm1")
 
@@ -150,9 +151,12 @@ SCALES: dict[str, Scale] = {
     "eimg": SCALE_1_9,
     "iaps": SCALE_1_9,
     "naps": SCALE_1_9,
+    "emotion6": SCALE_1_9,
     "sam": SCALE_1_9,
     "1-7": SCALE_1_7,
     "oasis": SCALE_1_7,
+    "1-5": SCALE_1_5,
+    "emobank": SCALE_1_5,
     "0-1": SCALE_0_1,
     "nrc-vad": SCALE_0_1,
     "unit": SCALE_0_1,

@@ -8,6 +8,10 @@ Four taxonomies are built in (:data:`TAXONOMIES`, :func:`get_taxonomy`):
     Cowen et al.'s 13 music emotions, named as in EMID Sec. 3.1.1.
 ``"audioset"``
     The 7 AudioSet music moods (Emo-CLIM Sec. 4.1.2; "happy music" etc.).
+``"emotion6"``
+    Emotion6's six emotions plus neutral (Peng et al. 2015), the taxonomy of
+    the ``image-va`` v2 head's distribution; anger, disgust, fear and sadness
+    are also Mikels' categories (:data:`EMOTION6_TO_MIKELS`).
 ``"quadrants"``
     Russell's quadrants Q1-Q4, placed at their geometric centres
     ``(±0.5, ±0.5)`` (see :mod:`moodbridge.emotion.quadrants`), not via words,
@@ -55,6 +59,7 @@ TAXONOMY_DESCRIPTIONS: dict[str, str] = {
     "cowen": "Cowen et al.'s 13 music emotions, as named in EMID (Cowen et al. 2020, PNAS)",
     "audioset": "AudioSet's 7 music moods (Gemmeke et al. 2017; Emo-CLIM)",
     "quadrants": "Russell's 4 valence-arousal quadrants (4Q data set, Panda et al. 2018)",
+    "emotion6": "Emotion6's 6 emotions plus neutral, as its viewers chose them (Peng et al. 2015, CVPR)",
 }
 
 #: The NRC-VAD words averaged for each category (EMID's method), per taxonomy, in order.
@@ -93,7 +98,19 @@ CATEGORY_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "angry": ("angry", "anger", "furious"),
         "scary": ("scary", "frightening", "frightened"),
     },
+    "emotion6": {
+        "anger": ("anger", "angry", "rage"),
+        "disgust": ("disgust", "disgusted", "revulsion"),
+        "fear": ("fear", "afraid", "terror"),
+        "joy": ("joy", "joyful", "happy"),
+        "sadness": ("sadness", "sad", "sorrow"),
+        "surprise": ("surprise", "surprised", "astonishment"),
+        "neutral": ("neutral", "indifferent", "impartial"),
+    },
 }
+
+#: Emotion6 categories that are also Mikels' image emotions (same name, same words).
+EMOTION6_TO_MIKELS: dict[str, str] = {"anger": "anger", "disgust": "disgust", "fear": "fear", "sadness": "sadness"}
 
 #: Extra names a category answers to, besides its name and the parts of a "a/b" name.
 _EXTRA_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {

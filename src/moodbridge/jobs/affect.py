@@ -15,7 +15,7 @@ from moodbridge.errors import InvalidValueError
 __all__ = ["TASK_NAMES", "evaluate_head", "train_head"]
 
 #: the tasks, in the order the help lists them
-TASK_NAMES: tuple[str, ...] = ("4q", "eimg", "vgmidi", "lexicon", "naps", "zeroshot")
+TASK_NAMES: tuple[str, ...] = ("4q", "eimg", "vgmidi", "lexicon", "naps", "zeroshot", "emotion6", "emobank")
 
 
 def _weights_name(module: Any, task: str) -> str:

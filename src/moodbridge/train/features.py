@@ -48,7 +48,7 @@ def encoder_outputs(
     """
     resolved = [Path(p).resolve() for p in paths]
     with Library.create(cache_root() / "training" / cache_name) as lib:
-        report = lib.add(resolved, encoders=list(encoders), progress=progress)
+        report = lib.add(resolved, encoders=list(encoders), progress=progress, annotate=False)
         if report.failed or report.known_failures:
             bad = (report.failed + report.known_failures)[:3]
             raise MoodbridgeError(

@@ -140,4 +140,4 @@ class ImageVAHead(Head):
         return self.combine(self.semantic_va(outputs["effnet-lite0"]["class_probs"]), D)
 
 
-register_head(ImageVAHead.name, ImageVAHead)
+register_head(ImageVAHead.name, ImageVAHead, current=False)  # v1: loadable as image-va@1

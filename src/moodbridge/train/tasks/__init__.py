@@ -18,7 +18,8 @@ from moodbridge.registry import Registry
 #: task name -> the module implementing it (imported on first use: each pulls in its models)
 TASKS: Registry[str] = Registry("task")
 for _name, _module in (("4q", "fourq"), ("eimg", "eimg"), ("vgmidi", "vgmidi"), ("lexicon", "lexicon"),
-                       ("naps", "naps"), ("zeroshot", "zeroshot")):
+                       ("naps", "naps"), ("zeroshot", "zeroshot"),
+                       ("emotion6", "emotion6"), ("emobank", "emobank")):
     TASKS.register(_name, f"moodbridge.train.tasks.{_module}")
 
 
