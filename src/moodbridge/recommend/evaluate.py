@@ -15,7 +15,7 @@ reported only beside the full ranking.
 Ties follow :mod:`moodbridge.recommend.metrics` (``"expected"`` by default).
 Baselines, scored through the same code: :class:`PopularityBaseline` (images
 by their number of training pairs) and :class:`RandomBaseline` (a fixed
-pseudo-random score per clip–image pair).
+random ranking per clip).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import torch
 from moodbridge.errors import InvalidValueError
 from moodbridge.recommend.data import Interactions
 from moodbridge.recommend.metrics import hit_rate, ndcg, rank_counts
-from moodbridge.recommend.models.base import Recommender
+from moodbridge.recommend.models.base import DotProductModel, Recommender
 from moodbridge.recommend.sampling import EvalNegatives
 from moodbridge.recommend.split import Split
 
@@ -162,27 +162,27 @@ class PopularityBaseline(Recommender):
         return self.counts[None, :].expand(len(users), -1)
 
 
-class RandomBaseline(Recommender):
-    """A fixed pseudo-random score in [0, 1) per (clip, image): murmur3's 32-bit finaliser of (seed, clip, image).
+class RandomBaseline(DotProductModel):
+    """Random ranking: ``s(u, i) = ⟨a_u, b_i⟩`` with fixed seeded standard-normal vectors.
 
-    Scores are reproducible and independent of batching; any two differ with
-    probability ~1 − 2⁻³², and exact ties are handled by the tie policy.
+    For a given clip the images' scores are then i.i.d. normal (the ``b_i`` are
+    i.i.d. Gaussian), i.e. a uniformly random ranking per clip, reproducible and
+    independent of batching, at the cost of one matrix product.
     """
 
     name: ClassVar[str] = "random"
 
-    def score(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        users, items = torch.broadcast_tensors(users.long(), items.long())
-        mask = 0xFFFFFFFF
-        h = (users * 0x9E3779B1 + items * 0x85EBCA77 + self.seed * 0xC2B2AE3D) & mask
-        for shift, mult in ((16, 0x85EBCA6B), (13, 0xC2B2AE35)):
-            h = ((h ^ (h >> shift)) * mult) & mask
-        h = h ^ (h >> 16)
-        return h.to(torch.float64).div_(2.0**32)  # float64: float32 would round 32-bit hashes into ties
+    def __init__(self, n_users: int, n_items: int, *, dim: int = 16, seed: int = 0) -> None:
+        super().__init__(n_users, n_items, seed=seed)
+        g = self.generator()
+        self.register_buffer("a", torch.randn(n_users, dim, generator=g))
+        self.register_buffer("b", torch.randn(n_items, dim, generator=g))
 
-    def score_all(self, users: torch.Tensor) -> torch.Tensor:
-        items = torch.arange(self.n_items, device=users.device)
-        return self.score(users[:, None], items[None, :])
+    def user_vectors(self, users: torch.Tensor) -> torch.Tensor:
+        return self.a[users]
+
+    def item_vectors(self, items: torch.Tensor) -> torch.Tensor:
+        return self.b[items]
 
 
 #: Non-learned baselines, built like models (``cls.build(train, seed=...)``).
