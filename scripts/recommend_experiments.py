@@ -26,7 +26,6 @@ Usage: python scripts/recommend_experiments.py PAIRS.csv [--features F.npz] [--c
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 

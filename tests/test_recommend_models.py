@@ -12,10 +12,9 @@ import torch
 from moodbridge.errors import InvalidValueError
 from moodbridge.recommend import (
     BASELINES,
+    BPRMF,
     MODELS,
     BiasedMF,
-    BPRMF,
-    ContentTowers,
     NeuMF,
     SVDpp,
     build_model,
@@ -91,7 +90,7 @@ def test_neumf_matches_he_et_al_equation_12() -> None:
         for p in m.parameters():  # non-zero biases too, so the formula is fully exercised
             p.add_(torch.linspace(-0.3, 0.3, p.numel()).reshape(p.shape))
     w = {k: v.detach().numpy() for k, v in m.state_dict().items()}
-    relu = lambda x: np.maximum(x, 0.0)  # noqa: E731
+    relu = lambda x: np.maximum(x, 0.0)
 
     def formula(u: int, i: int) -> float:
         gmf = w["P_gmf.weight"][u] * w["Q_gmf.weight"][i]
@@ -245,7 +244,7 @@ def test_id_model_refuses_unseen_items_and_content_model_scores_them(planted) ->
     clip = inter.users[0]
     g = int(syn.clip_group[syn.clips.index(clip)])
     other = (g + 1) % 15
-    members = lambda grp: [j for j, x in enumerate(syn.image_group) if x == grp]  # noqa: E731
+    members = lambda grp: [j for j, x in enumerate(syn.image_group) if x == grp]
     new_x = {"new-same.jpg": syn.image_features[1][members(g)].mean(0) + 0.3 * rng.normal(size=16),
              "new-other.jpg": syn.image_features[1][members(other)].mean(0) + 0.3 * rng.normal(size=16)}
     new_va = {"new-same.jpg": side["item_side"].matrix([syn.images[members(g)[0]]])[0, -2:],

@@ -172,8 +172,8 @@ class ContentTowers(DotProductModel):
         self.register_buffer("item_inputs", torch.zeros(0, item_dim), persistent=False)
 
     @classmethod
-    def build(cls, train: "Interactions", *, seed: int = 0, user_side: SideInfo | None = None,
-              item_side: SideInfo | None = None, **options: Any) -> "ContentTowers":
+    def build(cls, train: Interactions, *, seed: int = 0, user_side: SideInfo | None = None,
+              item_side: SideInfo | None = None, **options: Any) -> ContentTowers:
         """Build for ``train``; side information defaults to the pairs table's VA alone.
 
         Raises
@@ -230,7 +230,7 @@ class ContentTowers(DotProductModel):
         return self.user_tower(user_x) @ self.item_tower(item_x).T
 
 
-def _va_side(train: "Interactions", which: str) -> SideInfo:
+def _va_side(train: Interactions, which: str) -> SideInfo:
     va = train.user_va if which == "user" else train.item_va
     ids = train.users if which == "user" else train.items
     what = "clip" if which == "user" else "image"

@@ -120,7 +120,7 @@ class Interactions:
         """Pairs per item (the popularity), ``(n_items,)``."""
         return np.bincount(self.item_idx, minlength=self.n_items)
 
-    def subset(self, mask: np.ndarray) -> "Interactions":
+    def subset(self, mask: np.ndarray) -> Interactions:
         """The pairs where ``mask`` is true, with the same users, items and VA."""
         mask = np.asarray(mask, dtype=bool)
         return Interactions(self.users, self.items, self.user_idx[mask], self.item_idx[mask],
@@ -142,7 +142,7 @@ def _lookup(ids: tuple[str, ...], path: str, what: str) -> int:
     return pos
 
 
-def read_pairs(source: "str | Path | pd.DataFrame") -> "tuple[pd.DataFrame, str]":
+def read_pairs(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """Read and check a pairs table; returns ``(frame, source name)``.
 
     Raises
@@ -197,7 +197,7 @@ def read_pairs(source: "str | Path | pd.DataFrame") -> "tuple[pd.DataFrame, str]
     return frame, name
 
 
-def interactions_from_pairs(source: "str | Path | pd.DataFrame", *,
+def interactions_from_pairs(source: str | Path | pd.DataFrame, *,
                             catalogue: Sequence[str] | None = None) -> Interactions:
     """Build :class:`Interactions` from a pairs table (file or DataFrame).
 
@@ -227,7 +227,7 @@ def interactions_from_pairs(source: "str | Path | pd.DataFrame", *,
             raise InvalidValueError(f"{name}: {int(absent.sum())} pair(s) name an image that is not in the "
                                     f"catalogue of {len(items)} images, e.g. {images[absent][0]!r}")
     keys = u.astype(np.int64) * len(items) + i
-    unique_keys, first = np.unique(keys, return_index=True)
+    unique_keys = np.unique(keys)
     user_va = item_va = None
     if all(c in frame.columns for c in _VA["user"]):
         user_va = _first_va(frame, _VA["user"], u, len(users))
@@ -240,7 +240,7 @@ def interactions_from_pairs(source: "str | Path | pd.DataFrame", *,
     )
 
 
-def _first_va(frame: "pd.DataFrame", columns: tuple[str, str], index: np.ndarray, n: int) -> np.ndarray:
+def _first_va(frame: pd.DataFrame, columns: tuple[str, str], index: np.ndarray, n: int) -> np.ndarray:
     out = np.full((n, 2), np.nan, dtype=np.float32)
     values = frame[list(columns)].to_numpy(dtype=np.float32)
     rows = np.arange(len(index))[::-1]  # assign in reverse so the first row per entity wins

@@ -151,7 +151,7 @@ class PopularityBaseline(Recommender):
         self.register_buffer("counts", torch.as_tensor(counts, dtype=torch.float32))
 
     @classmethod
-    def build(cls, train: Interactions, *, seed: int = 0, **options: Any) -> "PopularityBaseline":
+    def build(cls, train: Interactions, *, seed: int = 0, **options: Any) -> PopularityBaseline:
         return cls(train.n_users, train.n_items, counts=train.item_counts(), seed=seed)
 
     def score(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:

@@ -44,9 +44,8 @@ def save_recommender(fitted: FittedRecommender, folder: str | Path) -> Path:
     with atomic_path(out / WEIGHTS, what="model weights") as tmp:
         torch.save(state, tmp)
     write_json_atomic(out / CATALOGUE, {"clips": list(fitted.users), "images": list(fitted.items)}, what="catalogue")
-    with atomic_path(out / TRAIN_PAIRS, what="training pairs") as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, indptr=fitted.train_indptr, indices=fitted.train_indices)
+    with atomic_path(out / TRAIN_PAIRS, what="training pairs") as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, indptr=fitted.train_indptr, indices=fitted.train_indices)
     manifest = {
         "format": MODEL_FORMAT, "format_version": 1, "model": model.name, "config": model.config(),
         "uses_content": model.uses_content, "n_clips": len(fitted.users), "n_images": len(fitted.items),

@@ -46,7 +46,7 @@ def plot_training_curves(histories: Mapping[str, History], path: str | Path, *, 
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     axes[2].legend(fontsize=7)
-    fig.suptitle(title or f"training curves (solid: full ranking, dashed: sampled)")
+    fig.suptitle(title or "training curves (solid: full ranking, dashed: sampled)")
     fig.tight_layout()
     try:
         with atomic_path(path, what="plot") as tmp:

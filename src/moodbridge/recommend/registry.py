@@ -25,6 +25,6 @@ def model_class(name: str) -> type[Recommender]:
         raise InvalidValueError(f"unknown recommender {name!r}; known: {', '.join(MODELS)}") from None
 
 
-def build_model(name: str, train: "Interactions", *, seed: int = 0, **options: Any) -> Recommender:
+def build_model(name: str, train: Interactions, *, seed: int = 0, **options: Any) -> Recommender:
     """Build the model ``name`` for the training pairs ``train`` (options go to its constructor)."""
     return model_class(name).build(train, seed=seed, **options)

@@ -131,9 +131,8 @@ def save_negatives(negatives: EvalNegatives, path: str | Path) -> Path:
     """Write the sample as ``.npz`` (atomically), with its seed and the fingerprints of the split it belongs to."""
     meta = {"format": NEGATIVES_FORMAT, "format_version": 1, "seed": negatives.seed,
             "pairs_fingerprint": negatives.pairs_fingerprint, "test_fingerprint": negatives.test_fingerprint}
-    with atomic_path(path, what="evaluation negatives") as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, items=negatives.items, meta=np.array(json.dumps(meta)))
+    with atomic_path(path, what="evaluation negatives") as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, items=negatives.items, meta=np.array(json.dumps(meta)))
     return Path(path)
 
 

@@ -25,7 +25,7 @@ class SyntheticPairs:
     ``clip_group`` / ``image_group`` the planted groups, aligned with ``clips`` / ``images``.
     """
 
-    frame: "object"
+    frame: object
     clips: list[str]
     images: list[str]
     clip_group: np.ndarray

@@ -73,7 +73,7 @@ class History:
                 "metrics": self.metrics, "settings": self.settings}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "History":
+    def from_dict(cls, data: dict[str, Any]) -> History:
         return cls(**{k: data.get(k, v) for k, v in cls().as_dict().items()})
 
 

@@ -60,12 +60,12 @@ class Recommender(nn.Module):
         return torch.Generator().manual_seed(self.seed)
 
     @classmethod
-    def build(cls, train: "Interactions", *, seed: int = 0, **options: Any) -> "Recommender":
+    def build(cls, train: Interactions, *, seed: int = 0, **options: Any) -> Recommender:
         """The model for ``train``'s clips and images."""
         return cls(train.n_users, train.n_items, seed=seed, **options)
 
     @classmethod
-    def from_checkpoint(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> "Recommender":
+    def from_checkpoint(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> Recommender:
         """Rebuild from :meth:`config` and a ``state_dict``."""
         model = cls(**config)
         model.load_state_dict(state)

@@ -56,11 +56,11 @@ class SVDpp(BiasedMF):
         self.register_buffer("implicit_indices", indices)
 
     @classmethod
-    def build(cls, train: "Interactions", *, seed: int = 0, **options: Any) -> "SVDpp":
+    def build(cls, train: Interactions, *, seed: int = 0, **options: Any) -> SVDpp:
         return cls(train.n_users, train.n_items, seed=seed, implicit=train.csr(), **options)
 
     @classmethod
-    def from_checkpoint(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> "SVDpp":
+    def from_checkpoint(cls, config: dict[str, Any], state: dict[str, torch.Tensor]) -> SVDpp:
         implicit = (state["implicit_indptr"].numpy(), state["implicit_indices"].numpy())
         model = cls(**config, implicit=implicit)
         model.load_state_dict(state)
