@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from moodbridge.errors import InvalidValueError
+from moodbridge.registry import Registry
 from moodbridge.recommend.content import ContentTowers
 from moodbridge.recommend.models import BPRMF, BiasedMF, NeuMF, Recommender, SVDpp
 
@@ -14,15 +14,14 @@ __all__ = ["MODELS", "build_model", "model_class"]
 
 #: Registry name → class.  EMID's three EMI-Adapters (NCF = NeuMF, BMF, SVD++), the tuned
 #: BPR-MF baseline and the content-aware towers.
-MODELS: dict[str, type[Recommender]] = {cls.name: cls for cls in (NeuMF, BiasedMF, SVDpp, BPRMF, ContentTowers)}
+MODELS: Registry[type[Recommender]] = Registry("recommender")
+for _cls in (NeuMF, BiasedMF, SVDpp, BPRMF, ContentTowers):
+    MODELS.register(_cls.name, _cls)
 
 
 def model_class(name: str) -> type[Recommender]:
-    """The class registered as ``name``; :class:`InvalidValueError` listing the known names otherwise."""
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise InvalidValueError(f"unknown recommender {name!r}; known: {', '.join(MODELS)}") from None
+    """The class registered as ``name``; :class:`~moodbridge.errors.UnknownNameError` listing the known names otherwise."""
+    return MODELS.get(name)
 
 
 def build_model(name: str, train: Interactions, *, seed: int = 0, **options: Any) -> Recommender:
