@@ -117,6 +117,37 @@ def test_validation_split_never_touches_test_pairs(synthetic: pd.DataFrame) -> N
     val_keys = set(zip(val.interactions.user_idx.tolist(), val.interactions.item_idx.tolist()))
     assert not test_keys & val_keys
     assert val.n_test > 0 and val.interactions.n_pairs == split.train.n_pairs
+    # half the clips that can give a validation pair do; the others keep all their training pairs
+    eligible = int((split.train.user_counts() >= 2).sum())
+    assert val.n_test == round(0.5 * eligible)
+    assert validation_split(split, seed=1, fraction=1.0).n_test == eligible
+    assert leave_one_out(split.interactions, seed=0, fraction=1.0).test_mask.tolist() == split.test_mask.tolist()
+    with pytest.raises(InvalidValueError, match="fraction must be in"):
+        leave_one_out(split.interactions, fraction=0.0)
+
+
+def test_cold_split_holds_items_out_of_training_entirely(synthetic: pd.DataFrame) -> None:
+    from moodbridge.recommend.coldstart import cold_split, evaluate_cold
+
+    inter = interactions_from_pairs(synthetic)
+    for which in ("clip", "image"):
+        cs = cold_split(inter, which=which, fraction=0.25, seed=2)
+        cold = set(cs.cold)
+        catalogue = cs.train.users if which == "clip" else cs.train.items
+        assert not cold & set(catalogue) and len(catalogue) + len(cold) == (inter.n_users if which == "clip"
+                                                                           else inter.n_items)
+        pairs = cs.test_pairs()
+        assert pairs and all((c if which == "clip" else i) in cold for c, i in pairs)
+        train = {(cs.train.users[u], cs.train.items[i]) for u, i in zip(cs.train.user_idx, cs.train.item_idx)}
+        assert len(train) + len(pairs) == inter.n_pairs and not train & set(pairs)
+        # a constant scorer ranks by the expected-ties rule: exactly K / (number of valid candidates) per row
+        result = evaluate_cold(lambda c, i: np.zeros((len(c), len(i))), cs, k=10)
+        n_candidates = len(cs.cold) if which == "image" else inter.n_items
+        assert result.n_users == len(pairs) and result.hr == pytest.approx(
+            float(np.mean(np.minimum(1.0, 10 / (result.per_user["tied"] + 1)))))
+        assert (result.per_user["greater"] == 0).all() and (result.per_user["tied"] + 1 <= n_candidates).all()
+    with pytest.raises(InvalidValueError, match="which must be"):
+        cold_split(inter, which="user")
 
 
 def test_evaluation_negatives_exclude_positives_have_no_duplicates_and_are_seeded(

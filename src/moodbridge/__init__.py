@@ -14,19 +14,22 @@ The entry points a user needs are here, loaded on first use (PEP 562), so
 >>> moodbridge.pair("my-lib", "pairs/")                        # doctest: +SKIP
 >>> moodbridge.search("my-lib", "photo.jpg", to="music")       # doctest: +SKIP
 
-=====================  ==========================================================
-name                   what it is
-=====================  ==========================================================
-``Library``            a library folder: catalogue, features, emotions
-``VA``                 one point of the valence-arousal space
-``estimate``           emotion of files and texts (:mod:`moodbridge.jobs.emotion`)
-``pair``               EMID pairs, dataset.json, report (:mod:`moodbridge.jobs.pair`)
-``expand``             EMID music expansion (:mod:`moodbridge.jobs.expand`)
-``search``             cross-modal search (:mod:`moodbridge.jobs.search`)
-``train_space``        train an Emo-CLIM joint space (:mod:`moodbridge.jobs.align`)
-``evaluate_space``     evaluate a joint space (:mod:`moodbridge.jobs.align`)
-``MoodbridgeError``    the base of every error moodbridge raises
-=====================  ==========================================================
+========================  ===============================================================================
+name                      what it is
+========================  ===============================================================================
+``Library``               a library folder: catalogue, features, emotions
+``VA``                    one point of the valence-arousal space
+``estimate``              emotion of files and texts (:mod:`moodbridge.jobs.emotion`)
+``pair``                  EMID pairs, dataset.json, report (:mod:`moodbridge.jobs.pair`)
+``expand``                EMID music expansion (:mod:`moodbridge.jobs.expand`)
+``search``                cross-modal search (:mod:`moodbridge.jobs.search`)
+``train_space``           train an Emo-CLIM joint space (:mod:`moodbridge.jobs.align`)
+``evaluate_space``        evaluate a joint space (:mod:`moodbridge.jobs.align`)
+``train_recommender``     train an EMI-Adapter recommender (:mod:`moodbridge.jobs.recommend`)
+``evaluate_recommender``  evaluate a saved recommender (:mod:`moodbridge.jobs.recommend`)
+``recommend``             images for a clip, clips for an image (:mod:`moodbridge.jobs.recommend`)
+``MoodbridgeError``       the base of every error moodbridge raises
+========================  ===============================================================================
 """
 from __future__ import annotations
 
@@ -49,6 +52,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "search": ("moodbridge.jobs.search", "run_search"),
     "train_space": ("moodbridge.jobs.align", "train_space"),
     "evaluate_space": ("moodbridge.jobs.align", "evaluate_space"),
+    "train_recommender": ("moodbridge.jobs.recommend", "train_recommender"),
+    "evaluate_recommender": ("moodbridge.jobs.recommend", "evaluate_recommender"),
+    "recommend": ("moodbridge.jobs.recommend", "query_recommender"),
 }
 
 __all__ = sorted(["MoodbridgeError", "__version__", *_LAZY])

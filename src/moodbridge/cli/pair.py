@@ -49,6 +49,7 @@ def pair(
     stage_threshold: Annotated[Optional[float], typer.Option(help=f"stage filter: summed probability of stage classes that drops an image (default {_FILTERS.stage_threshold:g}).")] = None,
     exclude_category: Annotated[Optional[list[str]], typer.Option(help=f"category filter: category label excluded (repeatable) (default: {_EXCLUDED}, as EMID).")] = None,
     space: Annotated[str, typer.Option(help="Where S is measured: 'bridge' (offline semantic bridge, centred), 'bridge-raw', or 'joint:NAME' (a space from 'align train').")] = "bridge",
+    scorer: Annotated[Optional[str], typer.Option(help="adapter:DIR: a recommender from 'recommend train' whose scores replace S (the K candidates and S; E and alpha as usual).")] = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -57,7 +58,6 @@ def pair(
     from moodbridge.jobs.pair import run_pair
     from moodbridge.library.spaces import parse_space
     from moodbridge.pairing.filters import filter_settings
-
     if no_filter and filters:
         raise InvalidValueError("--no-filter and --filter contradict each other; use one")
     settings = filter_settings(min_duration_s=min_duration, min_brightness=min_brightness,
@@ -68,7 +68,8 @@ def pair(
     job = run_pair(lib, out, report=not no_report, report_clips=report_clips, progress=not quiet and not as_json,
                    alpha=alpha, k=k, m=m, metric=metric.value, normalisation=normalisation.value,
                    clamp_k=clamp_k, filters=[] if no_filter else (filters or None),
-                   filter_settings=settings, space=parsed if parsed.startswith("bridge") else f"joint:{parsed}")
+                   filter_settings=settings, space=parsed if parsed.startswith("bridge") else f"joint:{parsed}",
+                   scorer=scorer)
     table, paths = job.table, job.files
     assert table is not None
     if as_json:

@@ -19,12 +19,13 @@ def search(
     top: Annotated[int, typer.Option("--top", "-n", help="How many items.")] = 10,
     text: Annotated[Optional[str], typer.Option("--text", "-t", help="A text query instead of a file.")] = None,
     space: Annotated[Optional[str], typer.Option(help="joint:NAME (or NAME) of a joint space, or 'bridge' for the emotion heads + semantic bridge (default: newest joint space that fits, else the bridge).")] = None,
+    scorer: Annotated[Optional[str], typer.Option(help="adapter:DIR: rank with a recommender from 'recommend train' (an image finds music, music finds images; a new file needs a --content adapter).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Find the library items (music, images or MIDI) closest in emotion to a file or a text."""
     from moodbridge.jobs.search import run_search
 
-    result = run_search(lib, query, text=text, to=to.value, top=top, space=space)
+    result = run_search(lib, query, text=text, to=to.value, top=top, space=space, scorer=scorer)
     if as_json:
         echo_json(result.to_dict())
         return

@@ -23,6 +23,7 @@ def run_search(
     to: str = "music",
     top: int = 10,
     space: str | None = None,
+    scorer: str | None = None,
 ) -> SearchResult:
     """Search a library with a media file (``query``) or a text (``text``).
 
@@ -40,6 +41,8 @@ def run_search(
         How many items.
     space
         ``NAME`` / ``joint:NAME`` of a joint space, ``bridge`` for the fallback, or ``None`` (newest fitting space).
+    scorer
+        ``adapter:DIR``: rank with a recommender from ``moodbridge recommend train`` (music <-> images).
 
     Raises
     ------
@@ -53,4 +56,5 @@ def run_search(
     if query is None and text is None:
         raise InvalidValueError("nothing to search for: give a query file or a text")
     with using_library(library) as lib:
-        return search_library(lib, Path(query) if query is not None else str(text), to=to, top=top, space=space)
+        return search_library(lib, Path(query) if query is not None else str(text), to=to, top=top, space=space,
+                              scorer=scorer)

@@ -114,6 +114,7 @@ def build_pairs(
     filters: Sequence[str] | None = None,
     filter_settings: FilterSettings | None = None,
     space: str = "bridge",
+    scorer: str | None = None,
     semantic_baseline: bool = False,
     checkpoint: str | Path | None = None,
     progress: bool = False,
@@ -149,6 +150,9 @@ def build_pairs(
     space
         Where S is measured: ``"bridge"`` or ``"joint:NAME"``
         (:mod:`moodbridge.pairing.semantic_space`).
+    scorer
+        ``"adapter:DIR"``: a recommender from ``moodbridge recommend train`` whose
+        scores replace S (candidates and S; :func:`~moodbridge.pairing.semantic_space.adapter_candidates`).
     semantic_baseline
         Also pair with α = 1 (the same candidates, no emotional alignment: EMID
         Fig. 5's left panel), kept in ``table.semantic_only``.
@@ -194,13 +198,24 @@ def build_pairs(
     from moodbridge.library.emotion import item_va
     from moodbridge.pairing.semantic_space import semantic_embeddings
 
-    X, Y, space_description = semantic_embeddings(library, music, images, space)
     music_va, music_src = item_va(library, music)
     image_va, image_src = item_va(library, images)
     alphas = (alpha, 1.0) if semantic_baseline else (alpha,)
-    pairings = pair_alphas(X, Y, music_va, image_va, alphas=alphas, k=k_used, m=m, metric=metric,
-                           normalisation=normalisation, normalise=True, checkpoint=checkpoint,  # type: ignore[arg-type]
-                           progress=progress)
+    if scorer is not None:
+        from moodbridge.pairing.scores import pair_candidates
+        from moodbridge.pairing.semantic_space import adapter_candidates
+
+        if space != "bridge":
+            raise InvalidValueError("--scorer adapter:DIR replaces S, so --space has nothing to measure; give one")
+        candidates, space_description = adapter_candidates(library, music, images, scorer, k_used)
+        pairings = pair_candidates(candidates, music_va, image_va, alphas=alphas, m=m, metric=metric,
+                                   normalisation=normalisation)  # type: ignore[arg-type]
+        space = scorer
+    else:
+        X, Y, space_description = semantic_embeddings(library, music, images, space)
+        pairings = pair_alphas(X, Y, music_va, image_va, alphas=alphas, k=k_used, m=m, metric=metric,
+                               normalisation=normalisation, normalise=True, checkpoint=checkpoint,  # type: ignore[arg-type]
+                               progress=progress)
     params = {"alpha": float(alpha), "k": int(k), "k_used": int(k_used), "m": int(m), "metric": metric,
               "normalisation": normalisation, "clamp_k": bool(clamp_k), "space": space}
     tables = [

@@ -307,6 +307,39 @@ def pair_alphas(
     return _pair_in_shards(music, images, music_va, image_va, search, scoring, checkpoint=checkpoint, progress=progress)
 
 
+def pair_candidates(
+    candidates: Candidates,
+    music_va: ArrayLike,
+    image_va: ArrayLike,
+    *,
+    alphas: Sequence[float],
+    m: int = DEFAULT_M,
+    metric: str = "cosine",
+    centre: Centre = "neutral",
+    normalisation: Normalisation = "minmax",
+) -> list[Pairing]:
+    """E, T and the m best per clip for candidates found by another scorer (one pairing per α).
+
+    :func:`pair_alphas` finds the candidates by the cosine of embeddings; this is
+    the rest of EMID's pairing for candidates whose S comes from elsewhere (a
+    recommender adapter, :func:`moodbridge.pairing.semantic_space.adapter_candidates`).
+
+    Raises
+    ------
+    InvalidValueError
+        On an invalid α, m, metric, normalisation or VA.
+    """
+    if len(alphas) == 0:
+        raise InvalidValueError("alphas: give at least one alpha")
+    for alpha in alphas:
+        check_alpha_m(alpha, m, candidates.k)
+    get_similarity(metric)
+    normalise_rows(np.zeros((1, 1)), normalisation)
+    music_va, image_va = as_va_array(music_va, name="music VA"), as_va_array(image_va, name="image VA")
+    return _score_candidates(candidates, music_va, image_va, alphas=tuple(float(a) for a in alphas), m=m,
+                             metric=metric, centre=centre, normalisation=normalisation)
+
+
 def _score_candidates(
     candidates: Candidates, music_va: np.ndarray, image_va: np.ndarray, *, alphas: tuple[float, ...], m: int,
     metric: str, centre: Centre, normalisation: Normalisation,

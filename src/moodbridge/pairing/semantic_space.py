@@ -28,6 +28,23 @@ space.  moodbridge offers:
     the cosine of emotion-aligned embeddings rather than of meanings.
 
 Both give L2-normalised rows, so S = X · Yᵀ is a cosine.
+
+``scorer="adapter:DIR"`` (:func:`adapter_candidates`)
+    A recommender trained on an earlier pairing (``moodbridge recommend
+    train``, EMID's EMI-Adapter) **replaces S**: each clip's K candidates are
+    the K images the adapter scores highest, S is the adapter's score (a logit,
+    not a cosine), and the rest of the pairing is unchanged — S and E are
+    normalised per clip over the candidates and combined by α.  Why replace and
+    not re-rank the bridge's candidates: in EMID the adapter is what carries
+    emotion into the similarity the pairs are drawn from, so it takes S's
+    place; K, m, α, the metric and the normalisation keep their meaning (α = 1
+    is the adapter's own ranking); and re-ranking the bridge's top-K would cap
+    the adapter at the candidates of the similarity it is meant to improve on.
+    E is still added: the adapter learned T's emotional term only as far as its
+    training pairs showed it.  An adapter trained on this same library's pairs
+    mostly reproduces them; its use is pairing what it was not trained on (new
+    clips and images, through a ``--content`` adapter) and other libraries of the
+    same kind.
 """
 from __future__ import annotations
 
@@ -129,3 +146,50 @@ def semantic_embeddings(
     y = joint.embed("image", library_features(library, images, specs["image"]))
     return (_checked(x, music, "audio"), _checked(y, images, "image"),
             f"joint space {name!r} ({specs['audio']} / {specs['image']} through its projection heads)")
+
+
+#: Clips scored at a time by :func:`adapter_candidates` (a block of ``1024 × N_I`` scores).
+ADAPTER_BLOCK = 1024
+
+
+def adapter_candidates(library: "Library", music: Sequence["Item"], images: Sequence["Item"], scorer: str, k: int):
+    """Top-``k`` images per clip by a recommender adapter's score, and a description (module docstring).
+
+    Returns
+    -------
+    candidates : Candidates
+        ``(N_M, k)`` image indices (best first, ties by lower index) and their adapter scores.
+    description : str
+        What S is, for ``dataset.json``.
+
+    Raises
+    ------
+    InvalidValueError
+        Not an ``adapter:DIR`` scorer, a model folder from another library, or clips or
+        images an ID adapter was not trained on (the message says to use ``--content``).
+    """
+    from moodbridge.pairing.topk import Candidates
+    from moodbridge.recommend.adapter import load_adapter, parse_scorer
+
+    folder = parse_scorer(scorer)
+    if folder is None:
+        raise InvalidValueError(f"not an adapter scorer: {scorer!r}")
+    adapter = load_adapter(library, folder)
+    for what, items, known in (("clip", music, adapter.clips), ("image", images, adapter.images)):
+        unknown = [it.path for it in items if it.path not in known]
+        if unknown:
+            hint = ("train it with --content to score new clips and images" if not adapter.content
+                    else "they have no stored emotion")
+            raise InvalidValueError(f"the {adapter.describe()} cannot score {len(unknown)} of the {len(items)} "
+                                    f"{what}(s) to pair (first: {unknown[0]}): {hint}")
+    clips, paths = [it.path for it in music], [it.path for it in images]
+    indices, scores = [], []
+    for start in range(0, len(clips), ADAPTER_BLOCK):
+        block = adapter.score(clips[start:start + ADAPTER_BLOCK], paths).astype(np.float32)
+        if not np.isfinite(block).all():
+            raise InvalidValueError(f"the {adapter.describe()} gave NaN or infinite scores")
+        order = np.argsort(-block, axis=1, kind="stable")[:, :k]
+        indices.append(order.astype(np.int64))
+        scores.append(np.take_along_axis(block, order, axis=1))
+    candidates = Candidates(np.concatenate(indices), np.concatenate(scores), "adapter")
+    return candidates, f"{adapter.describe()}: its scores replace S (top-{k} candidates by the adapter)"

@@ -1,40 +1,34 @@
-"""Content-aware recommender: clip and image vectors from features + VA (cold start).
+"""Side information of the content-aware option: encoder features and VA per clip and image, by path.
 
-The ID models of :mod:`moodbridge.recommend.models` learn one vector per
-clip and per image, so they can only score what they were trained on.  The
-content model instead computes each vector from the item's *side
-information* — its encoder features (e.g. EfficientNet-Lite0 for images,
-musicnn for clips) concatenated with its valence–arousal point — through a
-small tower per modality (in the spirit of the two-tower / DropoutNet family,
-and of EMID's remark that the adapter should carry emotion into the joint
-space).  A new clip or image gets scores from its features alone, with no
-retraining:
+Every model of :mod:`moodbridge.recommend.models` has a content-aware variant
+(``content=`` of :meth:`~moodbridge.recommend.models.base.Recommender.build`;
+the formula is in :mod:`moodbridge.recommend.models.base`): each clip and
+image vector is computed by a small tower from the item's *side information*
+— its encoder features (e.g. EfficientNet-Lite0 for images, musicnn for clips)
+followed by its valence–arousal point — plus, for the items of the training
+catalogue, learned factors.  A new clip or image gets scores from its
+features alone, with no retraining.
 
-``s(u, i) = ⟨f(x_u), g(x_i)⟩``, ``f, g``: standardise → Linear → ReLU → Linear.
-
-Side information comes in as plain arrays keyed by path (:class:`SideInfo`);
-the integrator fetches them from the library.  Standardisation statistics are
-taken from the training inputs and saved with the weights; the inputs
-themselves are not saved (they live in the library), so a loaded content model
-is given them again (:meth:`ContentTowers.attach`).
+Side information comes in as plain arrays keyed by path (:class:`SideInfo`,
+built with :func:`side_info`); :mod:`moodbridge.recommend.adapter` fetches them
+from a library.  Standardisation statistics are taken from the training inputs
+and saved with the weights; the inputs themselves are not saved (they live in
+the library), so a loaded content model is given them again.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from moodbridge.errors import InvalidValueError
-from moodbridge.recommend.models.base import DotProductModel
 
 if TYPE_CHECKING:
     from moodbridge.recommend.data import Interactions
 
-__all__ = ["ContentTowers", "SideInfo", "side_info"]
+__all__ = ["SideInfo", "side_info", "va_side"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +46,21 @@ class SideInfo:
     @property
     def dim(self) -> int:
         return int(self.features.shape[1]) + (0 if self.va is None else 2)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._row  # type: ignore[attr-defined]
+
+    def plus(self, paths: Sequence[str], rows: np.ndarray) -> SideInfo:
+        """A copy with more paths; ``rows`` are their full inputs (features, then VA when this side has VA)."""
+        rows = np.asarray(rows, dtype=np.float32).reshape(len(paths), -1)
+        if rows.shape[1] != self.dim:
+            raise InvalidValueError(f"{self.what} inputs: {rows.shape[1]} columns given, this side has {self.dim}")
+        width = self.features.shape[1]
+        va = None if self.va is None else np.concatenate([self.va, rows[:, width:]])
+        return SideInfo(self.paths + tuple(paths), np.concatenate([self.features, rows[:, :width]]), va, self.what)
 
     def matrix(self, paths: Sequence[str]) -> np.ndarray:
         """``(len(paths), dim)`` float32 rows (features, then VA) for ``paths``.
@@ -123,114 +132,14 @@ def side_info(features: Mapping[str, np.ndarray] | tuple[Sequence[str], np.ndarr
     return SideInfo(tuple(str(k) for k in keys), matrix, va_arr, what)
 
 
-class _Tower(nn.Module):
-    """Standardise (statistics are buffers) → Linear → ReLU → Linear."""
+def va_side(train: Interactions, which: str) -> SideInfo:
+    """The pairs table's VA columns as side information (``which``: ``"user"`` or ``"item"``).
 
-    def __init__(self, dim_in: int, hidden: int, dim_out: int) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(dim_in))
-        self.register_buffer("scale", torch.ones(dim_in))
-        self.net = nn.Sequential(nn.Linear(dim_in, hidden), nn.ReLU(), nn.Linear(hidden, dim_out))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net((x - self.mean) * self.scale)
-
-
-class ContentTowers(DotProductModel):
-    """Two towers over side information: ``s(u, i) = ⟨f(x_u), g(x_i)⟩``.
-
-    Parameters
-    ----------
-    n_users, n_items
-        Clips and images of the training catalogue (the rows of the attached inputs).
-    user_dim, item_dim
-        Input widths (features + 2 for VA).
-    dim
-        Output vector width.
-    hidden
-        Hidden width of each tower.
-    seed
-        Seeds the initialisation.
+    Raises
+    ------
+    InvalidValueError
+        If the table has no VA columns for that side (or an image of the catalogue has no pair, hence no VA).
     """
-
-    name: ClassVar[str] = "content"
-    default_loss: ClassVar[str] = "bpr"
-    uses_content: ClassVar[bool] = True
-
-    def __init__(self, n_users: int, n_items: int, *, user_dim: int, item_dim: int, dim: int = 64,
-                 hidden: int = 128, seed: int = 0) -> None:
-        super().__init__(n_users, n_items, seed=seed)
-        self.user_dim, self.item_dim, self.dim, self.hidden = int(user_dim), int(item_dim), int(dim), int(hidden)
-        self.user_tower = _Tower(user_dim, hidden, dim)
-        self.item_tower = _Tower(item_dim, hidden, dim)
-        g = self.generator()
-        for module in self.modules():
-            if isinstance(module, nn.Linear):
-                nn.init.xavier_uniform_(module.weight, generator=g)
-                nn.init.zeros_(module.bias)
-        self.register_buffer("user_inputs", torch.zeros(0, user_dim), persistent=False)
-        self.register_buffer("item_inputs", torch.zeros(0, item_dim), persistent=False)
-
-    @classmethod
-    def build(cls, train: Interactions, *, seed: int = 0, user_side: SideInfo | None = None,
-              item_side: SideInfo | None = None, **options: Any) -> ContentTowers:
-        """Build for ``train``; side information defaults to the pairs table's VA alone.
-
-        Raises
-        ------
-        InvalidValueError
-            If neither side information nor VA columns are available, or a clip or image lacks it.
-        """
-        user_side = user_side or _va_side(train, "user")
-        item_side = item_side or _va_side(train, "item")
-        user_x, item_x = user_side.matrix(train.users), item_side.matrix(train.items)
-        model = cls(train.n_users, train.n_items, user_dim=user_x.shape[1], item_dim=item_x.shape[1], seed=seed,
-                    **options)
-        model.fit_standardisation(user_x[np.unique(train.user_idx)], item_x[np.unique(train.item_idx)])
-        model.attach(user_x, item_x)
-        return model
-
-    def config(self) -> dict[str, Any]:
-        return {**super().config(), "user_dim": self.user_dim, "item_dim": self.item_dim, "dim": self.dim,
-                "hidden": self.hidden}
-
-    def fit_standardisation(self, user_x: np.ndarray, item_x: np.ndarray) -> None:
-        """Set each tower's input mean and 1/std from training inputs (std 0 → scale 1)."""
-        for tower, x in ((self.user_tower, user_x), (self.item_tower, item_x)):
-            t = torch.as_tensor(x, dtype=torch.float32)
-            std = t.std(0, unbiased=False) if len(t) > 1 else torch.ones(t.shape[1])
-            tower.mean.copy_(t.mean(0))
-            tower.scale.copy_(torch.where(std > 1e-8, 1.0 / std.clamp(min=1e-8), torch.ones_like(std)))
-
-    def attach(self, user_x: np.ndarray, item_x: np.ndarray) -> None:
-        """Set the inputs of the catalogue's clips and images (rows in index order)."""
-        user_x, item_x = np.asarray(user_x, np.float32), np.asarray(item_x, np.float32)
-        if user_x.shape != (self.n_users, self.user_dim) or item_x.shape != (self.n_items, self.item_dim):
-            raise InvalidValueError(f"content inputs: expected clips {(self.n_users, self.user_dim)} and images "
-                                    f"{(self.n_items, self.item_dim)}, got {user_x.shape} and {item_x.shape}")
-        device = self.user_tower.mean.device
-        self.user_inputs = torch.as_tensor(user_x, device=device)
-        self.item_inputs = torch.as_tensor(item_x, device=device)
-
-    def _inputs(self, which: str, index: torch.Tensor) -> torch.Tensor:
-        table = self.user_inputs if which == "user" else self.item_inputs
-        if len(table) == 0:
-            raise InvalidValueError("content model has no inputs attached; give it the clips' and images' features "
-                                    "(ContentTowers.attach, or load_recommender(..., user_side=, item_side=))")
-        return table[index]
-
-    def user_vectors(self, users: torch.Tensor) -> torch.Tensor:
-        return self.user_tower(self._inputs("user", users))
-
-    def item_vectors(self, items: torch.Tensor) -> torch.Tensor:
-        return self.item_tower(self._inputs("item", items))
-
-    def score_inputs(self, user_x: torch.Tensor, item_x: torch.Tensor) -> torch.Tensor:
-        """``(n_u, n_i)`` scores of clips and images given by their inputs (seen or not)."""
-        return self.user_tower(user_x) @ self.item_tower(item_x).T
-
-
-def _va_side(train: Interactions, which: str) -> SideInfo:
     va = train.user_va if which == "user" else train.item_va
     ids = train.users if which == "user" else train.items
     what = "clip" if which == "user" else "image"

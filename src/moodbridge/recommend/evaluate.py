@@ -29,6 +29,7 @@ from moodbridge.errors import InvalidValueError
 from moodbridge.recommend.data import Interactions
 from moodbridge.recommend.metrics import hit_rate, ndcg, rank_counts
 from moodbridge.recommend.models.base import DotProductModel, Recommender
+from moodbridge.recommend.registry import BASELINES
 from moodbridge.recommend.sampling import EvalNegatives
 from moodbridge.recommend.split import Split
 
@@ -154,6 +155,9 @@ class PopularityBaseline(Recommender):
     def build(cls, train: Interactions, *, seed: int = 0, **options: Any) -> PopularityBaseline:
         return cls(train.n_users, train.n_items, counts=train.item_counts(), seed=seed)
 
+    def config(self) -> dict[str, Any]:
+        return {"n_users": self.n_users, "n_items": self.n_items, "seed": self.seed}
+
     def score(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         users, items = torch.broadcast_tensors(users, items)
         return self.counts[items]
@@ -178,12 +182,12 @@ class RandomBaseline(DotProductModel):
         self.register_buffer("a", torch.randn(n_users, dim, generator=g))
         self.register_buffer("b", torch.randn(n_items, dim, generator=g))
 
-    def user_vectors(self, users: torch.Tensor) -> torch.Tensor:
-        return self.a[users]
+    def user_parts(self, users: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return self.a[users], None
 
-    def item_vectors(self, items: torch.Tensor) -> torch.Tensor:
-        return self.b[items]
+    def item_parts(self, items: torch.Tensor) -> tuple[torch.Tensor, None]:
+        return self.b[items], None
 
 
-#: Non-learned baselines, built like models (``cls.build(train, seed=...)``).
-BASELINES: dict[str, type[Recommender]] = {"popularity": PopularityBaseline, "random": RandomBaseline}
+for _cls in (PopularityBaseline, RandomBaseline):
+    BASELINES.register(_cls.name, _cls)

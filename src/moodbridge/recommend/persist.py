@@ -6,6 +6,8 @@ Layout (each file written atomically through :mod:`moodbridge.fileio`;
 * ``weights.pt`` — ``torch.save`` of the model's ``state_dict`` (loaded with ``weights_only=True``);
 * ``catalogue.json`` — the clip and image paths in index order;
 * ``train_pairs.npz`` — each clip's training images (CSR), for excluding them from recommendations;
+* ``split.json``, ``negatives.npz`` — the leave-one-out split and the fixed 99 negatives
+  (:func:`save_evaluation`), when the model was trained by ``recommend train``;
 * ``manifest.json`` — format, model name and constructor config, counts, the
   **fingerprints** of the clip and image ids, training history and metrics.
 
@@ -25,12 +27,15 @@ import torch
 from moodbridge.errors import InvalidValueError
 from moodbridge.fileio import atomic_path, output_folder, write_json_atomic
 from moodbridge.recommend.content import SideInfo
-from moodbridge.recommend.data import fingerprint
+from moodbridge.recommend.data import Interactions, fingerprint
 from moodbridge.recommend.recommender import FittedRecommender
 from moodbridge.recommend.registry import model_class
+from moodbridge.recommend.sampling import EvalNegatives, load_negatives, save_negatives
+from moodbridge.recommend.split import Split, load_split, save_split
 from moodbridge.recommend.train import History
 
-__all__ = ["MODEL_FORMAT", "load_recommender", "save_recommender"]
+__all__ = ["MODEL_FORMAT", "NEGATIVES_FILE", "SPLIT_FILE", "load_evaluation", "load_recommender", "read_catalogue",
+           "read_manifest", "save_evaluation", "save_recommender"]
 
 MODEL_FORMAT = "moodbridge-recommender"
 MANIFEST, WEIGHTS, CATALOGUE, TRAIN_PAIRS = "manifest.json", "weights.pt", "catalogue.json", "train_pairs.npz"
@@ -51,6 +56,7 @@ def save_recommender(fitted: FittedRecommender, folder: str | Path) -> Path:
         "uses_content": model.uses_content, "n_clips": len(fitted.users), "n_images": len(fitted.items),
         "clip_fingerprint": fingerprint(fitted.users), "image_fingerprint": fingerprint(fitted.items),
         "history": fitted.history.as_dict() if fitted.history else None, "metrics": fitted.metrics,
+        "info": fitted.info,
     }
     write_json_atomic(out / MANIFEST, manifest, what="model manifest")
     return out
@@ -75,6 +81,29 @@ def _compare(folder: Path, what: str, saved: Sequence[str], saved_fp: str, given
         f"{saved_fp}) than the one given ({len(given)} {what}s, fingerprint {given_fp}): "
         f"{len(given_set - saved_set)} {what}(s) are new and {len(saved_set - given_set)} missing"
         + ("" if given_set != saved_set else " (same paths, other order)") + "; retrain on this library")
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """The manifest of a model folder (checked to be one).
+
+    Raises
+    ------
+    InvalidValueError
+        If the folder is missing, has no manifest, or the manifest is not a recommender's.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InvalidValueError(f"{folder}: no such recommender model folder")
+    manifest = _read_json(folder / MANIFEST, "model manifest")
+    if not isinstance(manifest, dict) or manifest.get("format") != MODEL_FORMAT:
+        raise InvalidValueError(f"{folder}: {MANIFEST} is not a moodbridge recommender manifest")
+    return manifest
+
+
+def read_catalogue(folder: str | Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(clips, images)`` of a model folder, in index order."""
+    catalogue = _read_json(Path(folder) / CATALOGUE, "catalogue")
+    return tuple(catalogue["clips"]), tuple(catalogue["images"])
 
 
 def load_recommender(folder: str | Path, *, images: Sequence[str] | None = None, clips: Sequence[str] | None = None,
@@ -102,14 +131,12 @@ def load_recommender(folder: str | Path, *, images: Sequence[str] | None = None,
         catalogue differs from the one given, or a content model lacks its side information.
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise InvalidValueError(f"{folder}: no such recommender model folder")
-    manifest = _read_json(folder / MANIFEST, "model manifest")
-    if not isinstance(manifest, dict) or manifest.get("format") != MODEL_FORMAT:
-        raise InvalidValueError(f"{folder}: {MANIFEST} is not a moodbridge recommender manifest")
-    cls = model_class(manifest["model"])
-    catalogue = _read_json(folder / CATALOGUE, "catalogue")
-    users, items = tuple(catalogue["clips"]), tuple(catalogue["images"])
+    manifest = read_manifest(folder)
+    try:
+        cls = model_class(manifest["model"])
+    except InvalidValueError as exc:
+        raise InvalidValueError(f"{folder}: {exc}") from None
+    users, items = read_catalogue(folder)
     for what, ids, key in (("clip", users, "clip_fingerprint"), ("image", items, "image_fingerprint")):
         if fingerprint(ids) != manifest[key]:
             raise InvalidValueError(f"{folder}: {CATALOGUE} does not match the {what} fingerprint in {MANIFEST} "
@@ -135,8 +162,61 @@ def load_recommender(folder: str | Path, *, images: Sequence[str] | None = None,
         if user_side is None or item_side is None:
             raise InvalidValueError(f"{folder}: a content model needs the clips' and images' features and VA "
                                     "(user_side=, item_side=) to score; they are kept in the library, not the model")
-        model.attach(user_side.matrix(users), item_side.matrix(items))  # type: ignore[attr-defined]
+        model.attach(user_side.matrix(users), item_side.matrix(items))
     model.to(torch.device(device))
     history = History.from_dict(manifest["history"]) if manifest.get("history") else None
     return FittedRecommender(model, users, items, indptr, indices, history, manifest.get("metrics") or {},
-                             user_side, item_side)
+                             user_side, item_side, manifest.get("info") or {})
+
+
+#: The leave-one-out split and the sampled-99 negatives the model was evaluated with, kept in its folder.
+SPLIT_FILE, NEGATIVES_FILE = "split.json", "negatives.npz"
+
+
+def save_evaluation(folder: str | Path, split: Split, negatives: EvalNegatives | None) -> dict[str, Path]:
+    """Write the split (and the fixed negatives) into a model folder; returns ``{"split": …, "negatives": …}``."""
+    out = output_folder(folder, what="recommender model")
+    files = {"split": save_split(split, out / SPLIT_FILE)}
+    if negatives is not None:
+        files["negatives"] = save_negatives(negatives, out / NEGATIVES_FILE)
+    return files
+
+
+def load_evaluation(folder: str | Path) -> tuple[Split, EvalNegatives | None]:
+    """The split and negatives saved in a model folder, on the pairs rebuilt from the folder itself.
+
+    The pairs are the training pairs (``train_pairs.npz``) plus the held-out pairs of
+    ``split.json``; :func:`~moodbridge.recommend.split.load_split` then checks the clip,
+    image and pair fingerprints, so an altered folder is refused.
+
+    Raises
+    ------
+    InvalidValueError
+        If the folder has no split (a model trained outside ``recommend train``) or it does not fit.
+    """
+    folder = Path(folder)
+    users, items = read_catalogue(folder)
+    path = folder / SPLIT_FILE
+    if not path.is_file():
+        raise InvalidValueError(f"{folder}: no {SPLIT_FILE} in the model folder, so there is no held-out pair to "
+                                "evaluate on; train it with 'moodbridge recommend train'")
+    try:
+        held_out = json.loads(path.read_text(encoding="utf-8"))["test"]
+        with np.load(folder / TRAIN_PAIRS, allow_pickle=False) as data:
+            indptr, indices = data["indptr"], data["indices"]
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise InvalidValueError(f"{folder}: unreadable split or training pairs ({exc})") from None
+    user_row = {p: r for r, p in enumerate(users)}
+    item_row = {p: r for r, p in enumerate(items)}
+    try:
+        test_u = np.array([user_row[c] for c, _ in held_out], dtype=np.int64)
+        test_i = np.array([item_row[i] for _, i in held_out], dtype=np.int64)
+    except KeyError as exc:
+        raise InvalidValueError(f"{folder}: {SPLIT_FILE} names {exc.args[0]!r}, which is not in the model's "
+                                "catalogue (the folder was altered)") from None
+    train_u = np.repeat(np.arange(len(users), dtype=np.int64), np.diff(indptr))
+    keys = np.unique(np.concatenate([train_u * len(items) + indices, test_u * len(items) + test_i]))
+    inter = Interactions(users, items, keys // len(items), keys % len(items), source=str(folder))
+    split = load_split(path, inter)
+    negatives = load_negatives(folder / NEGATIVES_FILE, split) if (folder / NEGATIVES_FILE).is_file() else None
+    return split, negatives

@@ -17,7 +17,8 @@ def plot_training_curves(histories: Mapping[str, History], path: str | Path, *, 
                          title: str | None = None) -> Path:
     """Write a PNG with three panels — training loss, HR@K, NDCG@K against the epoch (EMID Fig. 4).
 
-    Full-ranking metrics are solid lines, sampled ones dashed (same colour per model).
+    Full-ranking metrics are solid lines, sampled ones dashed (same colour per model, named in
+    the loss panel's legend); the loss axis is logarithmic.
 
     Raises
     ------
@@ -44,8 +45,8 @@ def plot_training_curves(histories: Mapping[str, History], path: str | Path, *, 
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
+    axes[0].set_yscale("log")  # a content model's early spike would flatten the others
     axes[0].legend(fontsize=8)
-    axes[2].legend(fontsize=7)
     fig.suptitle(title or "training curves (solid: full ranking, dashed: sampled)")
     fig.tight_layout()
     try:

@@ -30,6 +30,16 @@ Fallback
     a constant term (all candidates equal) counts 0.5 for every candidate.
     Without the bridge the score is the raw VA similarity in ``[0.26, 1]``.
     The result says which method ran (``SearchResult.method``) and why.
+
+Adapter (``scorer="adapter:DIR"``)
+    A recommender trained with ``moodbridge recommend train`` (EMID's
+    EMI-Adapter, :mod:`moodbridge.recommend`) scores the query against every
+    item of the target modality it can score: music for an image query, images
+    for a music query (the adapter knows clips and images only).  A query that
+    is an item of the library is looked up by its path; a new file is described
+    by its encoder features and its emotion-head VA, which only a content-aware
+    adapter (``--content``) can use — an ID adapter refuses it with a message
+    saying so.  The score is the adapter's logit (higher is better).
 """
 from __future__ import annotations
 
@@ -154,6 +164,7 @@ def search_library(
     to: str,
     top: int = 10,
     space: str | None = None,
+    scorer: str | None = None,
 ) -> SearchResult:
     """The ``top`` items of modality ``to`` that best match ``query``.
 
@@ -174,6 +185,9 @@ def search_library(
         and the target's modality and an index of the target.  A named space
         that cannot serve the query is an error; with no usable space the
         fallback runs (see the module docstring).
+    scorer
+        ``"adapter:DIR"``: rank with a trained recommender instead (module docstring);
+        ``None``: the joint space or the fallback.
 
     Raises
     ------
@@ -182,8 +196,14 @@ def search_library(
         a target modality absent from the library, ``top`` not positive, a
         named space that is missing or lacks the needed heads/index, or a
         saved space whose input dimension differs from the library's features
-        (both dimensions named).
+        (both dimensions named); with an adapter, a query or target that is not
+        music ↔ image, a model folder from another library, or a new file for an ID adapter.
     """
+    from moodbridge.recommend.adapter import parse_scorer
+
+    adapter_dir = parse_scorer(scorer)
+    if adapter_dir is not None and space is not None:
+        raise InvalidValueError("--scorer adapter:DIR and --space are two ways of scoring; give one of them")
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top <= 0:
         raise InvalidValueError(f"top must be a positive integer, got {top!r}")
     target = resolve_target(to, library)
@@ -194,6 +214,9 @@ def search_library(
     q_emotion = _query_emotion(q_modality, row)
     notes: list[str] = []
 
+    if adapter_dir is not None:
+        hits, method = _adapter_search(library, adapter_dir, query, q_modality, target, row, q_emotion, top, notes)
+        return SearchResult(str(query), kind, q_modality, target, method, None, q_emotion, hits, notes)
     if space is not None and space in BRIDGE_SPACES:
         chosen, why = None, f"--space {space}: the emotion heads' VA and the semantic bridge, as asked"
     else:
@@ -386,3 +409,50 @@ def _fallback_search(library: Any, q_modality: str, target: str, row: Mapping[st
         hits.append(Hit(rank, it.id, it.path, it.name, float(scores[i]), *_hit_emotion(emotion),
                         source=emotion.source, components=comps))
     return hits, method
+
+
+# ----------------------------------------------------------------------------- adapter
+def _adapter_search(library: Any, folder: Path, query: Path | str, q_modality: str, target: str,
+                    row: Mapping[str, Mapping[str, np.ndarray]], q_emotion: dict[str, Any] | None, top: int,
+                    notes: list[str]) -> tuple[list[Hit], str]:
+    from moodbridge.recommend.adapter import FEATURES, load_adapter
+
+    if {q_modality, target} != {"audio", "image"}:
+        raise InvalidValueError(f"an adapter scores music clips against images; a {q_modality} query for {target} "
+                                "items cannot use it (search music with an image, or images with music)")
+    adapter = load_adapter(library, folder)
+    notes.extend(adapter.notes)
+    which = "clip" if q_modality == "audio" else "image"
+    candidates = adapter.scorable("image" if which == "clip" else "clip")
+    if not candidates:
+        raise LibraryError(f"{library.root}: the {adapter.describe()} can score none of the library's {target} items")
+    paths = [it.path for it in candidates]
+    path = str(Path(query).resolve())
+    fitted = adapter.fitted
+    known = fitted.is_seen(path, which) or (adapter.content and path in (adapter.clips if which == "clip"
+                                                                              else adapter.images))
+    if known:
+        notes.append(f"the query is the library item {path} ("
+                     + ("in the adapter's training catalogue)" if fitted.is_seen(path, which)
+                        else "not in the adapter's training data: scored from its features and VA)"))
+        scores = (fitted.score([path], paths)[0] if which == "clip" else fitted.score(paths, [path])[:, 0])
+    else:
+        if not adapter.content:
+            raise InvalidValueError(
+                f"{query}: the query file is not one the {adapter.describe()} was trained on; an ID adapter has no "
+                "vector for a new file: train it with 'moodbridge recommend train --content' to score new files")
+        if q_emotion is None:
+            raise LibraryError(f"cannot estimate the emotion of the {q_modality} query (no head features)")
+        spec = (fitted.info.get("features") or FEATURES)[q_modality]
+        features = _query_features(row, spec)[0]
+        inputs = np.concatenate([features, [q_emotion["valence"], q_emotion["arousal"]]]).astype(np.float32)
+        scores = adapter.score_query(which, inputs[None, :], paths)
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.lexsort((np.array([it.id for it in candidates]), -scores))[:top]
+    chosen = [candidates[i] for i in order]
+    emotions = item_emotions(library, chosen)
+    hits = [Hit(rank, it.id, it.path, it.name, float(scores[i]), *_hit_emotion(emotion),
+                source=emotion.source if emotion else None, components={"adapter_score": float(scores[i])})
+            for rank, (i, it, emotion) in enumerate(zip(order, chosen, emotions), 1)]
+    kind = "content-aware: factors + features and VA" if adapter.content else "ID model"
+    return hits, f"adapter: {adapter.describe()} ({kind}); score = its logit"

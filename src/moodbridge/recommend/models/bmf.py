@@ -2,7 +2,9 @@
 
 ``s(u, i) = μ + b_u + b_i + p_uᵀ q_i``: a global bias, a bias per clip and per
 image, and a dot product of factors.  It extends :class:`~.mf.BPRMF`'s factors
-with the biases.
+with the biases.  With ``content`` the biases have tower heads too: an image's
+``b_i`` (its learned popularity) is then predicted from its features for an
+unseen image.
 """
 from __future__ import annotations
 
@@ -22,19 +24,21 @@ class BiasedMF(BPRMF):
     name: ClassVar[str] = "bmf"
     default_loss: ClassVar[str] = "bce"
 
-    def __init__(self, n_users: int, n_items: int, *, dim: int = 64, init_std: float = 0.1, seed: int = 0) -> None:
-        super().__init__(n_users, n_items, dim=dim, init_std=init_std, seed=seed)
+    def table_spec(self) -> tuple[dict[str, tuple[int, float]], dict[str, tuple[int, float]]]:
+        user, item = super().table_spec()
+        return {**user, "b_user": (1, 0.0)}, {**item, "b_item": (1, 0.0)}
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - as BPRMF
+        super().__init__(*args, **kwargs)
         self.mu = nn.Parameter(torch.zeros(()))
-        self.b_user = nn.Embedding(n_users, 1)
-        self.b_item = nn.Embedding(n_items, 1)
-        nn.init.zeros_(self.b_user.weight)
-        nn.init.zeros_(self.b_item.weight)
 
-    def user_bias(self, users: torch.Tensor) -> torch.Tensor:
-        return self.b_user(users).squeeze(-1)
+    def user_parts(self, users: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        rows = self.user_rows(users)
+        return rows["P"], rows["b_user"].squeeze(-1)
 
-    def item_bias(self, items: torch.Tensor) -> torch.Tensor:
-        return self.b_item(items).squeeze(-1)
+    def item_parts(self, items: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        rows = self.item_rows(items)
+        return rows["Q"], rows["b_item"].squeeze(-1)
 
     def global_bias(self) -> torch.Tensor:
         return self.mu
