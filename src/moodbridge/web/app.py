@@ -151,7 +151,11 @@ def create_app(config: WebConfig) -> FastAPI:
                 return error_page(request, 411, "an upload must say its length")
             if not length.isdigit() or int(length) > config.max_upload + 64 * 1024:
                 return error_page(request, 413, f"the upload is larger than {config.max_upload // (1024 * 1024)} MB")
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception:  # noqa: BLE001 - a bug: the page says so, the log has the traceback
+            log.exception("error serving %s", request.url.path)
+            response = error_page(request, 500, "something went wrong on the server; the details are in its log")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("Content-Security-Policy",
