@@ -27,3 +27,11 @@ def shared_path(*parts: str) -> Path:
 def shared_data() -> Path:
     """The root of the real data sets (``../shared/data``); skips when absent."""
     return shared_path()
+
+
+@pytest.fixture(scope="session")
+def web_library(tmp_path_factory) -> dict[str, Path]:
+    """A small real library (6 photos, 8 tracks of 4 moods) with pairs at α 0.6 and α 1, built once per session."""
+    from weblib import build_web_library
+
+    return build_web_library(tmp_path_factory.mktemp("weblib"))
