@@ -55,8 +55,8 @@ from moodbridge.recommend.synthetic import planted_pairs
 #: planted problem of the same kind; the benchmark's own held-out pairs are never used).  The defaults of
 #: ``recommend train`` were tuned on a real pairing (moodbridge.recommend.defaults) and suit these data less.
 SETTINGS: dict[str, tuple[float, float]] = {
-    "ncf": (1e-2, 1e-4), "bmf": (1e-2, 1e-4), "svdpp": (1e-2, 1e-4), "mf": (1e-2, 1e-5),
-    "ncf+content": (1e-2, 0.0), "bmf+content": (1e-2, 0.0), "svdpp+content": (1e-2, 0.0), "mf+content": (1e-2, 0.0),
+    "ncf": (1e-2, 1e-5), "bmf": (3e-2, 1e-4), "svdpp": (3e-2, 1e-4), "mf": (3e-2, 1e-4),
+    "ncf+content": (1e-2, 0.0), "bmf+content": (1e-2, 1e-5), "svdpp+content": (1e-2, 1e-5), "mf+content": (1e-2, 0.0),
 }
 GRID = [(lr, wd) for lr in (3e-3, 1e-2, 3e-2) for wd in (0.0, 1e-5, 1e-4, 1e-3)]
 
