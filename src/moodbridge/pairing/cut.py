@@ -17,6 +17,8 @@ from moodbridge.media import check_complete, sniff_format
 from moodbridge.media.sniff import decoding_errors
 from moodbridge.pairing.alignment import DEFAULT_SAMPLE_RATE
 
+__all__ = ["CUT_FORMATS", "END_SLACK_S", "Candidate", "ClipProvenance", "clip_name", "cut_candidates", "cut_clip"]
+
 logger = logging.getLogger(__name__)
 
 #: Audio formats a cut can be written in (suffix -> soundfile format).
@@ -208,32 +210,3 @@ def cut_candidates(
             logger.warning("skipping cut: %s", err)
             errors.append(err)
     return written, errors
-
-
-__all__ = [
-    "CUT_FORMATS",
-    "DEFAULT_HOP_LENGTH",
-    "DEFAULT_HOP_S",
-    "DEFAULT_SAMPLE_RATE",
-    "DEFAULT_THRESHOLD",
-    "DEFAULT_WINDOW_S",
-    "Alignment",
-    "AudioFeatures",
-    "Candidate",
-    "ClipProvenance",
-    "ExpansionReport",
-    "Located",
-    "Match",
-    "SourceClip",
-    "alignment_score",
-    "audio_features",
-    "clip_name",
-    "cross_similarity",
-    "cut_candidates",
-    "cut_clip",
-    "expand",
-    "find_matches",
-    "score_windows",
-    "track_upper_bound",
-    "window_starts",
-]
