@@ -185,6 +185,11 @@ class Lexicon:
         return VA(*self._va[rows].mean(axis=0))
 
     @property
+    def va_array(self) -> np.ndarray:
+        """``(N, 2)`` VA of :attr:`words`, in the same order (a copy)."""
+        return np.array(self._va, dtype=np.float64)
+
+    @property
     def words(self) -> list[str]:
         """The lexicon's words (normalised), in file order."""
         return list(self._index)

@@ -41,6 +41,7 @@ from moodbridge.affect.base import load_weights, save_weights
 from moodbridge.affect.heads.text import WEIGHTS_FILE
 from moodbridge.affect.models import MLP, Linear
 from moodbridge.emotion import Lexicon
+from moodbridge.train.metrics import va_metrics
 from moodbridge.train.tasks import data_file
 
 LEXICON_FILE = "NRC-VAD-Lexicon_v1.txt"
@@ -70,7 +71,7 @@ def load_words(data_dir: str | Path) -> tuple[list[str], np.ndarray]:
     """Words of the lexicon in ``data_dir`` and their ``(N, 2)`` VA in ``[-1, 1]``."""
     lex = Lexicon.load(lexicon_file(data_dir), scale="nrc-vad")
     words = lex.words
-    return words, np.asarray(lex._va, dtype=np.float64)  # noqa: SLF001
+    return words, lex.va_array
 
 
 def _fit_member(X: np.ndarray, Y: np.ndarray, seed: int, cfg: dict[str, Any]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -149,18 +150,6 @@ def fit_text_model(X: np.ndarray, Y: np.ndarray, *, seed: int = 0) -> MLP:
     return blend_with_linear(fit_mlp_ensemble(X, Y, seed=seed), linear, RIDGE_WEIGHT)
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(a, b)[0, 1])
-
-
-def _metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
-    return {
-        "valence_r": _pearson(pred[:, 0], true[:, 0]), "arousal_r": _pearson(pred[:, 1], true[:, 1]),
-        "valence_mae": float(np.abs(pred[:, 0] - true[:, 0]).mean()),
-        "arousal_mae": float(np.abs(pred[:, 1] - true[:, 1]).mean()),
-    }
-
-
 def word_folds(n: int, *, seed: int = 0, n_folds: int = N_FOLDS) -> list[np.ndarray]:
     """Test indices of each fold of a seeded random split of ``n`` words."""
     order = np.random.default_rng(seed).permutation(n)
@@ -219,12 +208,12 @@ def cross_validate(
         mlp[test] = ensemble.predict(X0[test])
         ridge[test] = linear.predict(X0[test])
         pred[test] = blend_with_linear(ensemble, linear, RIDGE_WEIGHT).predict(X0[test])
-        per_fold.append({"fold": k, **_metrics(pred[test], Y[test])})
+        per_fold.append({"fold": k, **va_metrics(Y[test], pred[test])})
     out: dict[str, Any] = {"per_fold": per_fold}
     if folds is None:
-        out.update(_metrics(pred, Y))
+        out.update(va_metrics(Y, pred))
         for name, p in (("mlp", mlp), ("ridge", ridge)):
-            part = _metrics(p, Y)
+            part = va_metrics(Y, p)
             out.update({f"{name}_valence_r": part["valence_r"], f"{name}_arousal_r": part["arousal_r"]})
     return out
 
@@ -300,6 +289,6 @@ def evaluate(data_dir: str | Path, *, weights: str | Path | None = None, progres
     pred = head.predict_embeddings(embed_texts(words, progress=progress))
     _, meta = load_weights(weights or WEIGHTS_FILE)
     return {
-        **_metrics(pred, Y), "n": len(words), "head": head.name, "version": head.version,
+        **va_metrics(Y, pred), "n": len(words), "head": head.name, "version": head.version,
         "cv_valence_r": meta.get("cv_valence_r"), "cv_arousal_r": meta.get("cv_arousal_r"),
     }

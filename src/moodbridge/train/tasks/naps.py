@@ -46,6 +46,7 @@ from moodbridge.affect.heads.image import WEIGHTS_FILE
 from moodbridge.affect.models import Chain, Linear, Standardize
 from moodbridge.emotion import get_scale
 from moodbridge.errors import InvalidValueError
+from moodbridge.train.metrics import pearson
 from moodbridge.train.tasks import data_file
 
 RATINGS_FILE = "naps_ratings.csv"
@@ -107,17 +108,13 @@ def stacker(X: np.ndarray, Y: np.ndarray) -> Chain:
     return Chain([std, Linear.from_sklearn(Ridge(alpha=RIDGE_ALPHA).fit(std.predict(X), Y))])
 
 
-def _r(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.corrcoef(a, b)[0, 1])
-
-
 def _cv(X: np.ndarray, Y: np.ndarray, seed: int) -> dict[str, float]:
     order = np.random.default_rng(seed).permutation(len(Y))
     pred = np.zeros_like(Y)
     for test in np.array_split(order, N_FOLDS):
         train = np.setdiff1d(order, test)
         pred[test] = stacker(X[train], Y[train]).predict(X[test])
-    return {"valence_r": _r(pred[:, 0], Y[:, 0]), "arousal_r": _r(pred[:, 1], Y[:, 1])}
+    return {"valence_r": pearson(pred[:, 0], Y[:, 0]), "arousal_r": pearson(pred[:, 1], Y[:, 1])}
 
 
 def class_va_table(*, text_weights: str | None = None) -> np.ndarray:
@@ -152,8 +149,8 @@ def route_diagnostic(descriptions: list[str], Y: np.ndarray, *, text_weights: st
     a = weighted_va(W, head.predict_embeddings(C))
     b = head.predict_embeddings(weighted_embedding(W, C))
     return {
-        "proxy_class_va_valence_r": _r(a[:, 0], Y[:, 0]), "proxy_class_va_arousal_r": _r(a[:, 1], Y[:, 1]),
-        "proxy_name_embedding_valence_r": _r(b[:, 0], Y[:, 0]), "proxy_name_embedding_arousal_r": _r(b[:, 1], Y[:, 1]),
+        "proxy_class_va_valence_r": pearson(a[:, 0], Y[:, 0]), "proxy_class_va_arousal_r": pearson(a[:, 1], Y[:, 1]),
+        "proxy_name_embedding_valence_r": pearson(b[:, 0], Y[:, 0]), "proxy_name_embedding_arousal_r": pearson(b[:, 1], Y[:, 1]),
     }
 
 
@@ -233,7 +230,7 @@ def evaluate(data_dir: str | Path, *, weights: str | Path | None = None, progres
     Y = data["va"]
     _, meta = load_weights(weights or WEIGHTS_FILE)
     out: dict[str, Any] = {
-        "valence_r": _r(pred[:, 0], Y[:, 0]), "arousal_r": _r(pred[:, 1], Y[:, 1]), "n": len(Y),
+        "valence_r": pearson(pred[:, 0], Y[:, 0]), "arousal_r": pearson(pred[:, 1], Y[:, 1]), "n": len(Y),
         "head": head.name, "version": head.version,
     }
     out.update({k: v for k, v in meta.items() if k.startswith("cv_") and k != "cv_folds"})
