@@ -68,6 +68,13 @@ def test_demo_builds_library_from_packaged_media(tmp_path):
         assert h["source"].startswith(("label:mood=", "text:mood=")), h
 
 
+# float32 encoders and BLAS give run-to-run differences of a few 1e-6 in the min-max scaled scores,
+# depending on the thread count and the load (4e-6 measured with OMP_NUM_THREADS=1, 2.2e-6 with other
+# jobs on the machine); a real change of behaviour moves scores by 1e-3 or more, and the ranks and
+# paths above are compared exactly.
+GOLDEN_TOL = 2e-5
+
+
 def _relative(path: str, root: Path) -> str:
     return path.replace(str(root) + "/", "")
 
@@ -87,7 +94,7 @@ def _check_golden_pairs(root: Path) -> None:
     for got, exp in zip(rows, want):
         assert {k: v for k, v in got.items() if k not in FLOATS} == {k: v for k, v in exp.items() if k not in FLOATS}
         for k in FLOATS:
-            assert float(got[k]) == pytest.approx(float(exp[k]), abs=2e-6), (k, got["clip_path"], got["image_path"])
+            assert float(got[k]) == pytest.approx(float(exp[k]), abs=GOLDEN_TOL), (k, got["clip_path"], got["image_path"])
 
 
 def _check_golden_search(result: dict, root: Path) -> None:
@@ -102,4 +109,4 @@ def _check_golden_search(result: dict, root: Path) -> None:
     assert [h["name"] for h in got["hits"]] == [h["name"] for h in want["hits"]]
     for g, w in zip(got["hits"], want["hits"]):
         for k in ("score", "valence", "arousal"):
-            assert g[k] == pytest.approx(w[k], abs=2e-6), (k, g["name"])
+            assert g[k] == pytest.approx(w[k], abs=GOLDEN_TOL), (k, g["name"])
