@@ -265,3 +265,20 @@ def test_browser_upload_shows_music_that_loads(site, items, tmp_path):
     assert all(state >= 1 and duration > 0 and err is None for state, duration, err in audio), audio
     assert query > 0 and points == 14
     assert Image.open(shot).size[0] >= 1000
+
+
+def test_templates_and_static_files_are_package_data():
+    """A wheel carries every template and static file: each matches a package-data pattern of pyproject.toml."""
+    import fnmatch
+    import tomllib
+
+    import moodbridge.web
+
+    root = Path(__file__).resolve().parents[1]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["moodbridge"]
+    web = Path(moodbridge.web.__file__).parent
+    files = [p for d in ("templates", "static") for p in (web / d).rglob("*") if p.is_file()]
+    assert len(files) >= 10
+    for f in files:
+        rel = f.relative_to(web.parent).as_posix()
+        assert any(fnmatch.fnmatch(rel, pat.replace("**/", "*")) for pat in patterns), rel
