@@ -282,3 +282,26 @@ def test_templates_and_static_files_are_package_data():
     for f in files:
         rel = f.relative_to(web.parent).as_posix()
         assert any(fnmatch.fnmatch(rel, pat.replace("**/", "*")) for pat in patterns), rel
+
+
+def test_generation_hook(site, items):
+    """Not installed: the page says so and ``POST /generate`` refuses; installed: a WAV to play, MIDI and WAV to fetch."""
+    from moodbridge.web.generation import generation_available
+
+    chelsea = items["chelsea.png"]
+    for bad in ("/generated/../../etc/passwd", "/generated/zz/wav", "/generated/" + "a" * 24 + "/wav"):
+        assert site.get(bad).status_code == 404, bad
+    r = site.post("/generate", data={"item": chelsea.id})
+    if not generation_available():
+        assert r.status_code == 404 and "generation not installed" in r.text
+        assert 'id="generate-form"' not in site.get("/image", params={"item": chelsea.id}).text
+        return
+    assert 'id="generate-form"' in site.get("/image", params={"item": chelsea.id}).text
+    assert r.status_code == 200
+    key = re.search(r'src="/generated/([0-9a-f]+)/wav"', r.text).group(1)
+    wav = site.get(f"/generated/{key}/wav")
+    midi = site.get(f"/generated/{key}/midi")
+    assert wav.status_code == 200 and wav.content[:4] == b"RIFF"
+    assert midi.status_code == 200 and midi.content[:4] == b"MThd"
+    assert site.post("/generate", data={"item": 99999}).status_code == 404
+    assert site.post("/generate", data={"upload": "../../etc"}).status_code == 404

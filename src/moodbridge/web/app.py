@@ -75,6 +75,8 @@ class State:
         self.heavy = threading.Lock()  # two search jobs at once only slow both down on a small machine
         self.uploads = Path(tempfile.mkdtemp(prefix="moodbridge-uploads-"))
         self.session: Any = None
+        self.generated: dict[str, dict[str, Path]] = {}  # key -> generated files (web.generation)
+        self.kept_uploads: dict[str, Path] = {}  # key -> an uploaded image kept for generation
         if config.study is not None:
             from moodbridge.jobs.study import StudySession
 
@@ -187,8 +189,9 @@ def create_app(config: WebConfig) -> FastAPI:
     def favicon() -> Response:
         return Response(status_code=204)
 
-    from moodbridge.web import pages, study
+    from moodbridge.web import generation, pages, study
 
     app.include_router(pages.router)
     app.include_router(study.router)
+    app.include_router(generation.router)
     return app
