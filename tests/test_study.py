@@ -344,3 +344,42 @@ def test_sigkill_mid_study_loses_no_saved_answer(web_library, both):
     finally:
         stop.set()
         server.stop()
+
+
+# -- the commands --------------------------------------------------------------------------
+def run_cli(*args: str) -> "subprocess.CompletedProcess[str]":
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "moodbridge", "study", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_study_commands(web_library, tmp_path):
+    out = tmp_path / "cli-study"
+    made = run_cli("create", "--pairs", str(web_library["pairs"]), "--baseline-pairs", str(web_library["baseline"]),
+                   "--direction", "music-to-image", "--trials-per-category", "1", "--clip-seconds", "0.3",
+                   "--out", str(out), "--json")
+    assert made.returncode == 0, made.stderr[-2000:]
+    info = json.loads(made.stdout)
+    assert info["trials"] == 10 and info["by_group"] == {"aligned / music-to-image": 4,
+                                                         "baseline / music-to-image": 4, "catch": 2}
+    again = run_cli("create", "--pairs", str(web_library["pairs"]), "--out", str(out))
+    assert again.returncode == 1 and "never overwritten" in again.stderr and "Traceback" not in again.stderr
+    notpairs = run_cli("create", "--pairs", str(tmp_path), "--out", str(tmp_path / "x"))
+    assert notpairs.returncode == 1 and "not a 'moodbridge pair' output" in notpairs.stderr
+    session = StudySession(out)
+    try:  # two participants, both conditions: the paired comparison has two rows
+        for pid, pick in (("c1", 0), ("c2", 1)):
+            session.store.start(pid)
+            while (nxt := session.store.next_trial(pid)) is not None:
+                session.store.answer(pid, nxt[0].id, nxt[1].index(nxt[0].correct) if nxt[0].is_catch else pick)
+    finally:
+        session.close()
+    rep = run_cli("report", str(out), "--json")
+    assert rep.returncode == 0, rep.stderr[-2000:]
+    data = json.loads(rep.stdout)
+    assert data["answers"] == 20 and data["excluded"] == [] and data["paired"]["participants"] == 2
+    assert Path(data["files"]["accuracy"]).read_bytes()[:4] == b"\x89PNG"
+    exp = run_cli("export", str(out), "--out", str(tmp_path / "exp"))
+    assert exp.returncode == 0 and len(rows_of((tmp_path / "exp" / "answers.csv").read_text())) == 20

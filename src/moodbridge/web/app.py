@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from moodbridge.errors import ItemNotFoundError, MoodbridgeError
 from moodbridge.library import Library
+from moodbridge.web.generation import generation_available
 from moodbridge.web.safety import MAX_UPLOAD_BYTES, new_token
 
 __all__ = ["WebConfig", "create_app"]
@@ -111,6 +112,7 @@ def create_app(config: WebConfig) -> FastAPI:
     app.state.mb = state
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["study_enabled"] = state.session is not None
+    templates.env.globals["generation"] = generation_available()  # the generate button (web.generation)
     app.state.templates = templates
 
     def error_page(request: Request, status: int, message: str) -> Response:

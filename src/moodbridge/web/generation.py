@@ -20,6 +20,8 @@ from typing import Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, Response
 
+from moodbridge.web.templating import render
+
 __all__ = ["GENERATE_JOB", "generation_available", "router"]
 
 GENERATE_JOB = "moodbridge.jobs.generate"
@@ -46,8 +48,6 @@ def _key(value: str) -> str:
 @router.post("/generate")
 def generate(request: Request, item: int | None = Form(None), upload: str | None = Form(None)) -> Response:
     """Generate a piece for a library image (``item``) or an uploaded one (``upload`` key); show it on the image page."""
-    from moodbridge.web.pages import render
-
     st = request.app.state.mb
     if not generation_available():
         raise HTTPException(404, "generation not installed")

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from moodbridge.emotion import quadrant_of
 from moodbridge.web.generation import generation_available, keep_upload
 from moodbridge.web.safety import save_image_upload
+from moodbridge.web.templating import render
 
 __all__ = ["router"]
 
@@ -29,14 +30,6 @@ QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
 
 def _state(request: Request) -> Any:
     return request.app.state.mb
-
-
-def render(request: Request, name: str, **context: Any) -> Response:
-    """A template with the shared context (library path, generation availability)."""
-    st = _state(request)
-    context.setdefault("library_root", str(st.library_root))
-    context.setdefault("generation", generation_available())
-    return request.app.state.templates.TemplateResponse(request, name, context)
 
 
 def _hits(result: Any) -> list[dict[str, Any]]:
