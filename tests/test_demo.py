@@ -31,6 +31,7 @@ def test_demo_builds_library_from_packaged_media(tmp_path):
     assert not (tmp_path / "pairs" / ".pairing-checkpoint").exists()  # removed once the job finished
     assert "filter text: dropped 1 of 17 images (page.png" in res.stdout
     assert "EMID pairing" in res.stdout
+    assert f"moodbridge serve {tmp_path / 'library'} --pairs {tmp_path / 'pairs'}" in res.stdout  # the way to the web app
     with Library.open(tmp_path / "library") as lib:
         assert lib.catalogue.counts_by_modality() == {"image": 17, "audio": 28}
         moods = {it.labels.get("mood") for it in lib.items(modality="audio")}

@@ -265,3 +265,43 @@ def test_browser_upload_shows_music_that_loads(site, items, tmp_path):
     assert all(state >= 1 and duration > 0 and err is None for state, duration, err in audio), audio
     assert query > 0 and points == 14
     assert Image.open(shot).size[0] >= 1000
+
+
+def test_templates_and_static_files_are_package_data():
+    """A wheel carries every template and static file: each matches a package-data pattern of pyproject.toml."""
+    import fnmatch
+    import tomllib
+
+    import moodbridge.web
+
+    root = Path(__file__).resolve().parents[1]
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["moodbridge"]
+    web = Path(moodbridge.web.__file__).parent
+    files = [p for d in ("templates", "static") for p in (web / d).rglob("*") if p.is_file()]
+    assert len(files) >= 10
+    for f in files:
+        rel = f.relative_to(web.parent).as_posix()
+        assert any(fnmatch.fnmatch(rel, pat.replace("**/", "*")) for pat in patterns), rel
+
+
+def test_generation_hook(site, items):
+    """Not installed: the page says so and ``POST /generate`` refuses; installed: a WAV to play, MIDI and WAV to fetch."""
+    from moodbridge.web.generation import generation_available
+
+    chelsea = items["chelsea.png"]
+    for bad in ("/generated/../../etc/passwd", "/generated/zz/wav", "/generated/" + "a" * 24 + "/wav"):
+        assert site.get(bad).status_code == 404, bad
+    r = site.post("/generate", data={"item": chelsea.id})
+    if not generation_available():
+        assert r.status_code == 404 and "generation not installed" in r.text
+        assert 'id="generate-form"' not in site.get("/image", params={"item": chelsea.id}).text
+        return
+    assert 'id="generate-form"' in site.get("/image", params={"item": chelsea.id}).text
+    assert r.status_code == 200
+    key = re.search(r'src="/generated/([0-9a-f]+)/wav"', r.text).group(1)
+    wav = site.get(f"/generated/{key}/wav")
+    midi = site.get(f"/generated/{key}/midi")
+    assert wav.status_code == 200 and wav.content[:4] == b"RIFF"
+    assert midi.status_code == 200 and midi.content[:4] == b"MThd"
+    assert site.post("/generate", data={"item": 99999}).status_code == 404
+    assert site.post("/generate", data={"upload": "../../etc"}).status_code == 404

@@ -52,6 +52,10 @@ def demo(
     assert result.media is not None
     echo(f"try: moodbridge ls {result.library}   |   moodbridge info {result.library} chelsea.png")
     echo(f"     moodbridge search {result.library} {result.media / 'photos' / 'coffee.png'} --to music")
+    echo("")
+    echo("open it in the browser (search by image, music or text, the library plane, arcs, the pairs):")
+    echo(f"     moodbridge serve {result.library} --pairs {result.files['csv'].parent}")
+    echo("     then visit http://127.0.0.1:8000/")
 
 
 def register(app: typer.Typer) -> None:

@@ -107,6 +107,7 @@ class Participant:
     answered: int
     finished_at: float | None
     code: str | None
+    current_trial: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,9 @@ class StudyStore:
         self.study = study
         self._trials = {t.id: t for t in study.trials}
         self._local = threading.local()
+        # one writer at a time inside this process: threads queue on the lock instead of polling SQLite's busy
+        # handler (whose back-off lets some writers starve for seconds under many participants)
+        self._write = threading.Lock()
         self._conn().executescript(_SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
@@ -150,7 +154,7 @@ class StudyStore:
         return conn
 
     def _tx(self) -> "_Tx":
-        return _Tx(self._conn())
+        return _Tx(self._conn(), self._write)
 
     # -- participants ----------------------------------------------------------------------
     def start(self, pid: str, *, seed: int | None = None) -> Participant:
@@ -176,7 +180,8 @@ class StudyStore:
             If ``pid`` has not started.
         """
         row = self._conn().execute(
-            "SELECT seed, plan, started_at, finished_at, code FROM study_participants WHERE study=? AND pid=?",
+            "SELECT seed, plan, started_at, finished_at, code, current_trial FROM study_participants"
+            " WHERE study=? AND pid=?",
             (self.study.id, check_pid(pid))).fetchone()
         if row is None:
             raise UnknownParticipantError(f"participant {pid!r} has not started this study")
@@ -184,7 +189,7 @@ class StudyStore:
         n = self._conn().execute("SELECT COUNT(*) FROM study_answers WHERE study=? AND pid=?",
                                  (self.study.id, pid)).fetchone()[0]
         return Participant(pid, int(row[0]), plan["order"], plan["permutations"], float(row[2]), int(n),
-                           row[3], row[4])
+                           row[3], row[4], row[5])
 
     def participants(self) -> list[Participant]:
         rows = self._conn().execute("SELECT pid FROM study_participants WHERE study=? ORDER BY started_at, pid",
@@ -194,13 +199,16 @@ class StudyStore:
     def next_trial(self, pid: str) -> tuple[Trial, list[int], int] | None:
         """(trial, option permutation, position) the participant sees now, or ``None`` when done.
 
-        The first unanswered trial of their order; its ``shown_at`` is recorded once.
+        The first unanswered trial of their order; its ``shown_at`` is recorded once (by :meth:`answer`
+        for the trial after an answer, in the answer's own transaction).
         """
         p = self.participant(pid)
         done = {r[0] for r in self._conn().execute("SELECT trial FROM study_answers WHERE study=? AND pid=?",
                                                    (self.study.id, pid))}
         for pos, tid in enumerate(p.order):
             if tid not in done:
+                if p.current_trial == tid:
+                    return self._trials[tid], p.permutations[tid], pos
                 with self._tx() as conn:
                     conn.execute("UPDATE study_participants SET current_trial=?, shown_at=? WHERE study=? AND pid=?"
                                  " AND (current_trial IS NULL OR current_trial != ?)",
@@ -256,11 +264,15 @@ class StudyStore:
                      rt, shown_at, now))
             except sqlite3.IntegrityError:
                 raise DuplicateAnswerError(f"trial {trial_id} was already answered") from None
-            left = conn.execute("SELECT COUNT(*) FROM study_answers WHERE study=? AND pid=?",
-                                (self.study.id, pid)).fetchone()[0]
-            if left == len(p.order):
-                conn.execute("UPDATE study_participants SET finished_at=?, code=? WHERE study=? AND pid=?",
-                             (now, self.completion_code(pid), self.study.id, pid))
+            done = {r[0] for r in conn.execute("SELECT trial FROM study_answers WHERE study=? AND pid=?",
+                                               (self.study.id, pid))}
+            following = next((t for t in p.order if t not in done), None)
+            if following is None:
+                conn.execute("UPDATE study_participants SET finished_at=?, code=?, current_trial=NULL"
+                             " WHERE study=? AND pid=?", (now, self.completion_code(pid), self.study.id, pid))
+            else:  # the trial shown next: its shown_at in this one commit (one fsync per answer)
+                conn.execute("UPDATE study_participants SET current_trial=?, shown_at=? WHERE study=? AND pid=?",
+                             (following, now, self.study.id, pid))
         return Answer(pid, trial_id, position, trial.condition, trial.direction, trial.category, shown, choice,
                       shown[choice], correct_item, shown[choice] == correct_item, rt, shown_at, now)
 
@@ -281,14 +293,23 @@ class StudyStore:
 
 
 class _Tx:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on an exception)."""
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on an exception), holding the store's write lock."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
         self.conn = conn
+        self.lock = lock
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        self.lock.acquire()
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.lock.release()
+            raise
         return self.conn
 
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        try:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.lock.release()

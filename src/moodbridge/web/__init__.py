@@ -12,6 +12,7 @@ module                 what it holds
 :mod:`.study`          the participant flow and the researcher's pages (token)
 :mod:`.safety`         upload limits and checks, the researcher token
 :mod:`.generation`     the hook for the generation job (``moodbridge.jobs.generate``), when installed
+:mod:`.templating`     :func:`render`: a page with the context every page shares
 =====================  ================================================================
 """
 from moodbridge.web.app import WebConfig, create_app

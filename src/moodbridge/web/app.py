@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from moodbridge.errors import ItemNotFoundError, MoodbridgeError
 from moodbridge.library import Library
+from moodbridge.web.generation import generation_available
 from moodbridge.web.safety import MAX_UPLOAD_BYTES, new_token
 
 __all__ = ["WebConfig", "create_app"]
@@ -75,6 +76,8 @@ class State:
         self.heavy = threading.Lock()  # two search jobs at once only slow both down on a small machine
         self.uploads = Path(tempfile.mkdtemp(prefix="moodbridge-uploads-"))
         self.session: Any = None
+        self.generated: dict[str, dict[str, Path]] = {}  # key -> generated files (web.generation)
+        self.kept_uploads: dict[str, Path] = {}  # key -> an uploaded image kept for generation
         if config.study is not None:
             from moodbridge.jobs.study import StudySession
 
@@ -109,6 +112,7 @@ def create_app(config: WebConfig) -> FastAPI:
     app.state.mb = state
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["study_enabled"] = state.session is not None
+    templates.env.globals["generation"] = generation_available()  # the generate button (web.generation)
     app.state.templates = templates
 
     def error_page(request: Request, status: int, message: str) -> Response:
@@ -187,8 +191,9 @@ def create_app(config: WebConfig) -> FastAPI:
     def favicon() -> Response:
         return Response(status_code=204)
 
-    from moodbridge.web import pages, study
+    from moodbridge.web import generation, pages, study
 
     app.include_router(pages.router)
     app.include_router(study.router)
+    app.include_router(generation.router)
     return app

@@ -18,8 +18,9 @@ from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from moodbridge.emotion import quadrant_of
-from moodbridge.web.generation import generation_available
+from moodbridge.web.generation import generation_available, keep_upload
 from moodbridge.web.safety import save_image_upload
+from moodbridge.web.templating import render
 
 __all__ = ["router"]
 
@@ -29,14 +30,6 @@ QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
 
 def _state(request: Request) -> Any:
     return request.app.state.mb
-
-
-def render(request: Request, name: str, **context: Any) -> Response:
-    """A template with the shared context (library path, generation availability)."""
-    st = _state(request)
-    context.setdefault("library_root", str(st.library_root))
-    context.setdefault("generation", generation_available())
-    return request.app.state.templates.TemplateResponse(request, name, context)
 
 
 def _hits(result: Any) -> list[dict[str, Any]]:
@@ -102,16 +95,21 @@ async def image_upload(request: Request, file: UploadFile = File(...), top: int 
     """An uploaded photo: checked by decoding, searched, then deleted."""
     st = _state(request)
     path, image = await save_image_upload(file, st.uploads, limit=st.config.max_upload)
+    upload_key = None
     try:
         from starlette.concurrency import run_in_threadpool
 
         result = await run_in_threadpool(_search, request, path, to="music", top=_top(top))
+        if generation_available():  # kept (in the server's own folder) for the generate button
+            upload_key = keep_upload(st, path)
     finally:
-        path.unlink(missing_ok=True)
+        if upload_key is None:
+            path.unlink(missing_ok=True)
     with st.library() as lib:
         images = [{"id": it.id, "name": it.name} for it in lib.items(modality="image")]
     return render(request, "image.html", images=images, query_name=file.filename or "upload",
-                  query_src=_thumb_uri(image), query_item=None, result=result, hits=_hits(result))
+                  query_src=_thumb_uri(image), query_item=None, upload_key=upload_key, result=result,
+                  hits=_hits(result))
 
 
 # -- music -> image ------------------------------------------------------------------------

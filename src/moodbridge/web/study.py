@@ -24,7 +24,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from moodbridge.errors import InvalidValueError
 from moodbridge.study.store import DuplicateAnswerError, UnknownParticipantError, check_pid
-from moodbridge.web.pages import render
+from moodbridge.web.templating import render
 from moodbridge.web.safety import TOKEN_COOKIE, check_token
 
 __all__ = ["router"]
