@@ -152,3 +152,22 @@ def test_a_caption_column_in_a_labels_csv_is_combined_with_the_pixels(tmp_path):
     assert by_name["astronaut.png"].source == "head:image-va@2"
     assert by_name["coffee.png"].valence < pixels["coffee.png"]["valence"]  # the sad caption pulls valence down
     assert by_name["astronaut.png"].valence == pytest.approx(pixels["astronaut.png"]["valence"])
+
+
+def test_a_v1_library_of_texts_gets_v2_estimates_on_add_without_re_running_minilm(tmp_path):
+    from moodbridge.library import Library
+    from moodbridge.library.annotate import annotate_items
+
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    (texts / "caption.txt").write_text("a quiet lake at dawn with mist over the water\n", encoding="utf-8")
+    (texts / "word.txt").write_text("calm\n", encoding="utf-8")
+    with Library.create(tmp_path / "lib") as lib:
+        lib.add([texts], encoders=["minilm"], progress=False, annotate=False)  # as a v1 library stored them
+        assert annotate_items(lib.catalogue, lib.items(), heads={"text": "text-va@1"}) == 2
+        report = lib.add([texts], progress=False)
+        assert report.encoded == {"text-stats@1": 2} and report.annotated == 2  # the cheap router input only
+        by_name = {Path(it.path).name: {e["head"]: e for e in lib.emotions(it)} for it in lib.items()}
+    assert set(by_name["caption.txt"]) == {"text-va@1", "text-va@2"}
+    word = by_name["word.txt"]
+    assert word["text-va@2"]["valence"] == pytest.approx(word["text-va@1"]["valence"], abs=1e-4)  # routed to v1
