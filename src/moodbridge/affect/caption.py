@@ -68,7 +68,7 @@ def weight_for(image_head: str) -> np.ndarray:
 
 
 def with_caption(estimate: EmotionEstimate, caption: str) -> EmotionEstimate:
-    """The image ``estimate`` combined with ``caption``'s text estimate; ``head`` reads ``<image head>+caption:<text head>``.
+    """The image ``estimate`` combined with ``caption``'s text estimate (``head``: ``<image>+caption:<text head>``).
 
     The category distribution stays the image head's (it comes from the pixels).
 

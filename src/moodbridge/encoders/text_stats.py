@@ -49,7 +49,7 @@ class TextStatsEncoder(Encoder):
     modality = "text"
     dim = len(FEATURE_NAMES)
     batch_size = 256
-    description = "numbers of words and punctuation marks of a text (route text-va v2 between its word and sentence models)"
+    description = "numbers of words and punctuation marks of a text (route text-va v2 between word and sentence models)"
 
     def prepare(self, decoded: str, *, source: str = "<input>") -> str:
         return check_text(decoded, source=source)
