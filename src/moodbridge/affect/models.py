@@ -101,7 +101,8 @@ class RBFKernel:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
-        sq = (X * X).sum(1)[:, None] + (self.support * self.support).sum(1)[None, :] - 2.0 * X @ self.support.T
+        S = np.asarray(self.support, dtype=np.float64)  # may be stored in float16
+        sq = (X * X).sum(1)[:, None] + (S * S).sum(1)[None, :] - 2.0 * X @ S.T
         K = np.exp(-self.gamma * np.maximum(sq, 0.0))
         return K @ self.dual.T + self.intercept
 
@@ -168,7 +169,30 @@ class Chain:
         return cls([model_from_arrays(a, f"{prefix}{i}.") for i in range(int(a[f"{prefix}steps"]))])
 
 
-_KINDS: dict[str, Any] = {c.kind: c for c in (Standardize, Linear, RBFKernel, MLP, Chain)}
+@dataclass
+class Average:
+    """Weighted mean ``sum_m weights[m] * model_m(X)`` of models on the same input (an ensemble)."""
+
+    models: list[Any]
+    weights: np.ndarray
+    kind: ClassVar[str] = "average"
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return sum(float(w) * m.predict(X) for w, m in zip(self.weights, self.models))
+
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        out = {f"{prefix}kind": kind_array(self.kind), f"{prefix}weights": np.asarray(self.weights, dtype=np.float64)}
+        for i, model in enumerate(self.models):
+            out.update(model.to_arrays(f"{prefix}{i}."))
+        return out
+
+    @classmethod
+    def from_arrays(cls, a: Mapping[str, np.ndarray], prefix: str) -> "Average":
+        weights = np.asarray(a[f"{prefix}weights"], dtype=np.float64)
+        return cls([model_from_arrays(a, f"{prefix}{i}.") for i in range(len(weights))], weights)
+
+
+_KINDS: dict[str, Any] = {c.kind: c for c in (Standardize, Linear, RBFKernel, MLP, Chain, Average)}
 
 
 def register_model_kind(cls: Any) -> Any:

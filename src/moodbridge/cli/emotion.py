@@ -23,12 +23,17 @@ def emotion(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Images, audio, MIDI or .txt files.")] = None,
     text: Annotated[Optional[list[str]], typer.Option("--text", "-t", help="A text to rate (repeatable).")] = None,
     text_file: Annotated[Optional[Path], typer.Option(help="A file with one text per line.")] = None,
+    caption: Annotated[Optional[list[str]], typer.Option(
+        "--caption", "-c", help="A caption of an image, combined with its pixels (one per image, in order).")] = None,
+    head: Annotated[Optional[list[str]], typer.Option(
+        "--head", help="Use this head (name or name@version, e.g. image-va@1) for its modality (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """Valence, arousal, quadrant and category distribution of files and texts."""
-    from moodbridge.jobs.emotion import estimate
+    """Valence, arousal, quadrant and category distribution of files and texts; which head version answered."""
+    from moodbridge.jobs.emotion import estimate, heads_by_modality
 
-    result = estimate(paths or [], texts=text or [], text_file=text_file)
+    result = estimate(paths or [], texts=text or [], text_file=text_file, captions=caption or [],
+                      heads=heads_by_modality(head or []))
     for r in result.results:
         if as_json:
             echo_json(r.to_dict())
@@ -43,6 +48,9 @@ def emotion(
         typer.echo(f"{label}\n  {r.modality}: valence {est.valence:+.2f}, arousal {est.arousal:+.2f}, "
                    f"{est.quadrant}; {est.taxonomy}: " + ", ".join(f"{n} {p:.2f}" for n, p in top)
                    + f"\n  head {est.head} on {', '.join(est.features)}")
+        if r.pixels is not None:
+            typer.echo(f"  caption {r.caption!r}; pixels alone: valence {r.pixels.valence:+.2f}, "
+                       f"arousal {r.pixels.arousal:+.2f} ({r.pixels.head})")
     partial_exit(result.failed > 0)
 
 

@@ -1,7 +1,7 @@
 """Encoders: a registry of feature extractors per modality, all offline by default.
 
 Built in: ``effnet-lite0`` and ``image-stats`` (images), ``musicnn-msd`` and
-``musicnn-mtt`` (audio), ``midi-stats`` (MIDI), ``minilm`` (text); optional
+``musicnn-mtt`` (audio), ``midi-stats`` (MIDI), ``minilm`` and ``text-stats`` (text); optional
 ``clip`` and ``clap`` through ``transformers`` for users with internet.
 """
 from __future__ import annotations

@@ -151,6 +151,7 @@ BUILTIN_MODULES = (
     "moodbridge.encoders.midi_stats",
     "moodbridge.encoders.midi_extra",
     "moodbridge.encoders.minilm",
+    "moodbridge.encoders.text_stats",
     "moodbridge.encoders.hf_optional",
 )
 #: name -> encoder factory (a class); one shared instance per name

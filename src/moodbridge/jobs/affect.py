@@ -32,7 +32,7 @@ def train_head(task: str, data: str | Path, *, out: str | Path | None = None, re
     Parameters
     ----------
     task
-        ``4q``, ``eimg``, ``vgmidi``, ``lexicon``, ``naps`` or ``zeroshot``.
+        ``4q``, ``eimg``, ``vgmidi``, ``lexicon``, ``naps``, ``zeroshot``, ``emotion6`` or ``emobank``.
     data
         The data folder.
     out

@@ -15,7 +15,12 @@ Where each item's VA comes from (recorded per item in the ``*_source`` columns)
 3. ``text:<column>=<value>`` — a category found in no taxonomy (the demo's
    "nostalgic") is read by the text emotion head (NRC-VAD-trained, on the
    MiniLM embedding of ``"<value> music"`` or ``"a photo of <value>"``).
-4. ``head:<head key>`` — otherwise the stored estimate of the modality's
+4. ``caption+head:<head key>`` — an image with a ``caption`` label (a column of
+   :data:`CAPTION_COLUMN` in a labels CSV) and a stored head estimate: the
+   pixels' estimate combined with the caption's ``text-va`` estimate by
+   precision weighting (:mod:`moodbridge.affect.caption`);
+   ``caption:<text head key>`` when the image has no stored estimate.
+5. ``head:<head key>`` — otherwise the stored estimate of the modality's
    default emotion head (``image-va``, ``audio-va``), else any stored head.
 
 :func:`item_emotions` gives an :class:`ItemEmotion` (VA, quadrant, source) per
@@ -43,6 +48,8 @@ if TYPE_CHECKING:
 
 #: Label columns read as an emotion category, in this order.
 CATEGORY_COLUMNS: tuple[str, ...] = ("mood", "emotion", "category", "emotion_category", "quadrant")
+#: Label column holding a caption of an image, read with its pixels.
+CAPTION_COLUMN = "caption"
 #: Taxonomies a category label is looked up in, in this order.
 TAXONOMY_ORDER: tuple[str, ...] = ("audioset", "cowen", "mikels", "quadrants")
 
@@ -55,7 +62,7 @@ class ItemEmotion:
     valence, arousal
         In ``[-1, 1]``.
     source
-        ``label:…``, ``text:…`` or ``head:<name@version>`` (module docstring).
+        ``label:…``, ``text:…``, ``caption…`` or ``head:<name@version>`` (module docstring).
     """
 
     valence: float
@@ -69,8 +76,11 @@ class ItemEmotion:
 
     @property
     def head(self) -> str | None:
-        """``name@version`` of the head when the emotion is a head's estimate, else ``None``."""
-        return self.source.split(":", 1)[1] if self.source.startswith("head:") else None
+        """``name@version`` of the image or other head when the emotion is (partly) a head's estimate, else ``None``."""
+        for prefix in ("head:", "caption+head:"):
+            if self.source.startswith(prefix):
+                return self.source[len(prefix):]
+        return None
 
 
 def _float(value: str, what: str, item: "Item") -> float:
@@ -158,6 +168,7 @@ def _resolve(library: "Library", items: Sequence["Item"], *, required: bool) -> 
     va = np.full((len(items), 2), np.nan)
     sources: list[str] = [""] * len(items)
     text_todo: list[tuple[int, str, str]] = []
+    caption_todo: list[tuple[int, str, tuple[np.ndarray, str] | None]] = []
     for i, it in enumerate(items):
         found = _labelled_va(it)
         if found is None:
@@ -169,13 +180,18 @@ def _resolve(library: "Library", items: Sequence["Item"], *, required: bool) -> 
                 elif it.modality in LABEL_TEMPLATES:
                     text_todo.append((i, cat[0], cat[1]))
                     continue
+        caption = _caption(it) if found is None else None
         if found is None:
             try:
                 found = _head_va(library, it)
             except LibraryError:
-                if required:
+                if required and caption is None:
                     raise
-                continue
+                if caption is None:
+                    continue
+        if caption is not None:
+            caption_todo.append((i, caption, found))
+            continue
         va[i], sources[i] = found
     if text_todo:
         from moodbridge.affect.heads.text import TextVAHead
@@ -184,4 +200,30 @@ def _resolve(library: "Library", items: Sequence["Item"], *, required: bool) -> 
         points = TextVAHead().predict_texts(texts)
         for (i, col, value), point in zip(text_todo, points):
             va[i], sources[i] = point, f"text:{col}={value}"
+    if caption_todo:
+        _read_captions(caption_todo, va, sources)
     return np.clip(va, -1.0, 1.0), sources
+
+
+def _caption(item: "Item") -> str | None:
+    if item.modality != "image":
+        return None
+    labels = {k.lower(): v for k, v in item.labels.items()}
+    return (labels.get(CAPTION_COLUMN) or "").strip() or None
+
+
+def _read_captions(todo: list[tuple[int, str, tuple[np.ndarray, str] | None]], va: np.ndarray,
+                   sources: list[str]) -> None:
+    """Fill ``va`` and ``sources`` of captioned images: pixels and caption combined, or the caption alone."""
+    from moodbridge.affect.base import get_head
+    from moodbridge.affect.caption import CAPTION_HEAD, caption_va, combine, weight_for
+
+    points = caption_va([caption for _, caption, _ in todo])
+    text_key = get_head(CAPTION_HEAD).key
+    for (i, _, head), point in zip(todo, points):
+        if head is None:
+            va[i], sources[i] = point, f"caption:{text_key}"
+        else:
+            image_key = head[1].split(":", 1)[1]
+            va[i] = combine(head[0][None, :], point[None, :], weight_for(image_key))[0]
+            sources[i] = f"caption+{head[1]}"

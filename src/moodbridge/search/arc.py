@@ -120,10 +120,11 @@ def emotion_point(text: str) -> tuple[tuple[float, float], str]:
         for cat in get_taxonomy(name):
             if cat.matches(key):
                 return (float(cat.va.valence), float(cat.va.arousal)), f"{s} ({name}/{cat.name})"
-    from moodbridge.affect.heads.text import TextVAHead
+    from moodbridge.affect.base import get_head
 
-    point = TextVAHead().predict_texts([s])[0]
-    return (float(point[0]), float(point[1])), f"{s} (text emotion head)"
+    head = get_head("text-va")
+    point = head.predict_texts([s])[0]  # type: ignore[attr-defined]
+    return (float(point[0]), float(point[1])), f"{s} (text emotion head {head.key})"
 
 
 def monotone_assignment(targets: np.ndarray, va: np.ndarray, end: np.ndarray) -> list[int]:

@@ -1,4 +1,7 @@
-"""``text-va``: valence-arousal of any text from its all-MiniLM-L6-v2 embedding.
+"""``text-va`` v1: valence-arousal of any text from its all-MiniLM-L6-v2 embedding (the word model).
+
+v2 (:mod:`moodbridge.affect.heads.text_v2`, the current ``text-va``) routes
+bare words to this model and reads sentences with a model fitted on EmoBank.
 
 A regressor from the 384-d ``minilm`` sentence embedding to VA, trained on the
 20,007 words of the NRC-VAD lexicon (Mohammad, 2018), so that any caption,
@@ -104,4 +107,4 @@ class TextVAHead(Head):
         return self.predict_embeddings(embed_texts(list(texts), cache=False))
 
 
-register_head(TextVAHead.name, TextVAHead)
+register_head(TextVAHead.name, TextVAHead, current=False)  # v1: loadable as text-va@1; v2 is text_v2
