@@ -34,6 +34,8 @@ def add_media(
     label_columns: Sequence[str] | None = None,
     batch_size: int = 16,
     progress: bool = True,
+    follow_links: bool = False,
+    accept_damaged: bool = False,
 ) -> AddResult:
     """Add files and folders to a library (incremental, resumable) and optionally import labels.
 
@@ -51,10 +53,14 @@ def add_media(
         Files per batch and per committed transaction.
     progress
         Show a progress bar.
+    follow_links
+        Follow symbolic links whose target is outside the folder being added.
+    accept_damaged
+        Add audio whose checksums show damage, knowingly.
     """
     with using_library(library) as lib:
         report = lib.add(list(paths), encoders=list(encoders) if encoders else None, batch_size=batch_size,
-                         progress=progress)
+                         progress=progress, follow_links=follow_links, accept_damaged=accept_damaged)
         imported = None
         if labels is not None:
             imported = lib.import_labels(labels, path_column=path_column,
