@@ -139,7 +139,8 @@ def _check_ogg_pages(path: str | Path, data: mmap.mmap, *, accept_damaged: bool 
         if data[pos : pos + 4] != b"OggS":
             raise CorruptMediaError(path, f"the Ogg stream has no page at byte {pos}")
         if pos + 27 > n or pos + 27 + data[pos + 26] > n:
-            raise TruncatedMediaError(path, f"the Ogg stream is cut inside the page header at byte {pos}")
+            raise TruncatedMediaError(
+                path, f"the Ogg stream is cut inside the page header at byte {pos} ({n - pos} bytes remain)")
         n_segments = data[pos + 26]
         body = sum(data[pos + 27 : pos + 27 + n_segments])
         page_end = pos + 27 + n_segments + body

@@ -3,7 +3,9 @@
 * Truncated files raise :class:`~moodbridge.errors.TruncatedMediaError`:
   ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` is never set here, and decoding
   warns if another library has set it (Pillow would then pad truncated JPEG
-  and PNG data with grey). WebP length is checked against its RIFF header.
+  and PNG data with grey). WebP length is checked against its RIFF header;
+  every PNG chunk's CRC-32 is checked (Pillow skips the image data's, so bit
+  errors would decode into wrong pixels).
 * Dimensions are checked from the header before any pixel is decoded, so a
   crafted 100 000 x 100 000 PNG costs nothing (``too large``, naming the
   limit of :mod:`moodbridge.media.limits`).
@@ -21,7 +23,9 @@
 
 from __future__ import annotations
 
+import mmap
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +69,36 @@ def check_dimensions(path: str | Path, width: int, height: int, *, max_pixels: i
             path, f"{width}x{height} = {width * height / 1e6:.0f} MP exceeds the limit of "
             f"{max_pixels / 1e6:.0f} MP (moodbridge's MOODBRIDGE_MAX_PIXELS)"
         )
+
+
+def check_png_chunks(path: str | Path) -> None:
+    """Every PNG chunk must be whole and pass its CRC-32 (Pillow does not check the image data's).
+
+    Raises :class:`TruncatedMediaError` for a chunk cut short, :class:`CorruptMediaError`
+    for a checksum that fails (bit errors Pillow would decode into wrong pixels).
+    """
+    size = file_size(path)
+    try:
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            pos = 8
+            while pos + 8 <= size:
+                length = int.from_bytes(data[pos : pos + 4], "big")
+                kind = bytes(data[pos + 4 : pos + 8])
+                end = pos + 12 + length
+                if end > size:
+                    raise TruncatedMediaError(
+                        path, f"the PNG chunk {kind.decode('latin-1')!r} at byte {pos} needs {12 + length} bytes, "
+                        f"{size - pos} remain")
+                stated = int.from_bytes(data[end - 4 : end], "big")
+                if zlib.crc32(data[pos + 4 : end - 4]) != stated:
+                    raise CorruptMediaError(
+                        path, f"the PNG chunk {kind.decode('latin-1')!r} at byte {pos} fails its CRC "
+                        f"({length} bytes of damaged data)")
+                if kind == b"IEND":
+                    return
+                pos = end
+    except OSError as exc:
+        raise CorruptMediaError(path, f"cannot read the PNG chunks ({exc.strerror or exc})") from exc
 
 
 def _check_riff_length(path: str | Path) -> None:
@@ -225,6 +259,8 @@ def decode_image(path: str | Path, *, fmt: FileFormat | None = None, max_pixels:
         raise CorruptMediaError(path, f"is {fmt.label}, not an image")
     if fmt.name == "webp":
         _check_riff_length(path)
+    if fmt.name == "png":
+        check_png_chunks(path)
     max_pixels = max_pixels or limits.max_pixels()
     budget = limits.decode_pixels()
     im = _open(path, fmt, max_pixels)

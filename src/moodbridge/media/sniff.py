@@ -171,6 +171,11 @@ if not _AVIF:
     UNSUPPORTED_EXTENSIONS[".avif"] = "this Pillow was built without AVIF support; convert to JPEG or PNG"
 
 
+def suffix_for(fmt: FileFormat) -> str | None:
+    """The usual extension of a decodable format (``.png`` for PNG), or ``None``."""
+    return next((ext for ext, names in _EXTENSION_FORMATS.items() if fmt.name in names), None)
+
+
 def modality_from_extension(path: str | Path) -> Modality | None:
     """The modality the file's extension names, or ``None`` if moodbridge does not decode it.
 
