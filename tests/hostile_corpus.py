@@ -3,7 +3,7 @@
 :func:`build_corpus` writes, under one folder, every case of the issue: zero-byte,
 truncated and bit-flipped files of every supported format, unusual-but-valid
 files (16-bit PNG, CMYK JPEG, EXIF rotation, animated GIF, 8-channel and
-192 kHz audio, a 100,000-note MIDI, a 36 MP JPEG, a 100 MP PNG of 12 kB),
+192 kHz audio, two minutes of audio, a 100,000-note MIDI, a 36 MP JPEG, a 100 MP PNG of 12 kB),
 absurd files (a header claiming 10^10 pixels, an hour of audio, MIDI with an
 absurd track count, a tempo of 0 or 1 µs), names with spaces, quotes, a
 newline, emoji and bytes that are not UTF-8, a FIFO, a socket, and symbolic
@@ -191,8 +191,8 @@ def build_corpus(root: Path, seed: int = 0) -> Corpus:
                                                    "WAV", "PCM_24"), "valid")
     hi = np.interp(np.arange(int(4 * 192000)) / 192000, np.arange(len(music)) / AUDIO_RATE, music).astype(np.float32)
     put("unusual/192 kHz.flac", _audio_bytes(hi, "FLAC", "PCM_24", 192000), "valid")
-    put("unusual/over three minutes.flac", _audio_bytes(_music(200.0), "FLAC", "PCM_16"), "valid",
-        note="over 64 patches: the patch cap applies")
+    put("unusual/two minutes.flac", _audio_bytes(_music(120.0), "FLAC", "PCM_16"), "valid",
+        note="40 patches of 3 s: the cap of 32 applies")
     put("unusual/many notes.mid", _midi_bytes([(i * 0.01, i * 0.01 + 0.2, 36 + (i * 5) % 60) for i in range(100_000)]),
         "valid", note="100,000 notes")
     put("unusual/big 36 MP.jpg", _image_bytes(Image.new("RGB", (6000, 6000), (90, 140, 200)), "JPEG", quality=70),

@@ -158,7 +158,7 @@ def test_ogg_crc_matches_real_files_and_damage_is_refused_or_accepted_knowingly(
     assert info.value.kind == "corrupt"
     y, rate = load_audio(flipped, accept_damaged=True)
     whole, _ = load_audio(corpus.root / "valid" / "song.opus")
-    assert rate == 48000 and 0 < len(y) < len(whole)  # what the decoder kept: shorter, as the message said
+    assert rate == 48000 and len(y) > 0 and not np.array_equal(y, whole)  # what the decoder made of it
 
 
 def test_truncated_flac_says_truncated_with_counts(corpus):
@@ -167,7 +167,7 @@ def test_truncated_flac_says_truncated_with_counts(corpus):
     with pytest.raises(MediaError) as info:
         load_audio(corpus.root / "truncated" / "song.flac")
     assert info.value.kind == "truncated"
-    assert re.search(r"decoded \d+ of the 220500 frames .* \d+ bytes", str(info.value))
+    assert re.search(r"decoded about \d+ of the 132300 frames .* \d+ bytes", str(info.value))
 
 
 def test_audio_over_the_limit_is_refused_from_its_header(corpus, monkeypatch):
@@ -185,7 +185,7 @@ def test_audio_over_the_limit_is_refused_from_its_header(corpus, monkeypatch):
     assert len(y) == 3600 * rate
 
 
-def test_musicnn_reads_at_most_64_evenly_spread_patches():
+def test_musicnn_reads_at_most_32_evenly_spread_patches():
     from moodbridge.encoders import get_encoder
     from moodbridge.encoders.musicnn import frontend
     from moodbridge.media.limits import MAX_PATCHES, spread_indices
@@ -199,7 +199,7 @@ def test_musicnn_reads_at_most_64_evenly_spread_patches():
     idx = spread_indices(66)
     assert idx[0] == 0 and idx[-1] == 65 and np.all(np.diff(idx) >= 1)
     np.testing.assert_array_equal(kept, every[idx])
-    short = y[: 16000 * 30]
+    short = y[: 16000 * 90]  # 30 patches: all kept
     np.testing.assert_array_equal(enc.prepare(short), frontend.patches(frontend.log_mel(short)))  # unchanged
 
 
@@ -369,12 +369,15 @@ def test_the_corpus_through_the_web_upload(corpus, tmp_path):
             data = case.path.read_bytes()
             name = os.fsencode(case.path.name).decode("utf-8", "backslashreplace")
             r = client.post("/image", files={"file": (name, data, "application/octet-stream")},
-                            headers={"accept": "application/json"} if case.expect == "bad" else {})
-            assert r.status_code != 500 and "Traceback" not in r.text, case.path
-            if case.expect == "valid" and case.path.suffix in images and case.path.stat().st_size <= 16 << 20:
-                assert r.status_code == 200, (case.path, r.text[:300])
-            elif case.expect == "bad" or case.path.suffix not in images:
-                assert r.status_code in (400, 413, 415), (case.path, r.status_code)
-                if r.status_code != 413 or len(data) <= 16 << 20:
-                    message = r.json()["error"] if "json" in r.headers.get("content-type", "") else r.text
-                    assert re.search(r": (" + "|".join(map(re.escape, REASONS)) + "): ", message), message
+                            headers={"accept": "application/json"})
+            assert r.status_code in (200, 400, 413, 415) and "Traceback" not in r.text, (case.path, r.status_code)
+            by_content_an_image = case.path.suffix in images or "mislabelled" in case.reasons
+            if case.expect == "valid" and case.path.suffix in images:
+                assert r.status_code == 200, (case.path, r.text[:300])  # every valid image, any name
+            elif case.expect == "bad" and not by_content_an_image:
+                assert r.status_code != 200, case.path
+            elif case.expect == "bad" and "mislabelled" not in case.reasons:
+                assert r.status_code != 200, case.path  # a damaged image is refused by upload as by add
+            if r.status_code != 200:
+                message = r.json()["error"]
+                assert re.match(r"^.+?: (" + "|".join(map(re.escape, REASONS)) + "): ", message), message

@@ -2,7 +2,7 @@
 
 The waveform equals ``librosa.load(path, sr=sample_rate, mono=True,
 res_type="soxr_hq")[0]`` bit for bit (musicnn's reference preprocessing):
-the file is read by libsndfile as float32, channels are averaged by
+the file is read by libsndfile as float32 (block by block, so only the mono mix is ever held), channels are averaged by
 :func:`librosa.to_mono` and resampled by :func:`librosa.resample` with
 ``soxr_hq``. Unlike ``librosa.load`` it never falls back to ``audioread``
 and it checks the file first:
@@ -215,16 +215,33 @@ def check_duration(path: str | Path, frames: int, sample_rate: int) -> None:
             "(MOODBRIDGE_MAX_AUDIO_S); cut it into shorter clips")
 
 
-def _flac_frames_before_error(path: str | Path) -> int:
-    """How many frames a FLAC decoder returns before it fails (read in blocks)."""
+#: frames decoded at once: the whole multichannel waveform never exists in memory, only its mono mix
+BLOCK_FRAMES = 1 << 18
+
+
+def _mono_blocks(path: str | Path, f: sf.SoundFile, fmt: FileFormat, declared: int) -> np.ndarray:
+    """Decode ``f`` block by block into its mono mix (``librosa.to_mono``, bit for bit: the mean over
+    channels is taken per sample, so blocks do not change it)."""
+    import librosa
+
+    out = np.empty(max(declared, 0), dtype=np.float32)
+    extra: list[np.ndarray] = []
     n = 0
     try:
-        with sf.SoundFile(os.fsencode(path)) as f:
-            for block in f.blocks(blocksize=65536, dtype="float32"):
-                n += len(block)
-    except Exception:  # noqa: BLE001 - the failure is the point; it was reported once already
-        pass
-    return n
+        for block in f.blocks(blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
+            mono = block[:, 0] if block.shape[1] == 1 else librosa.to_mono(block.T)
+            take = min(len(mono), len(out) - n)
+            out[n : n + take] = mono[:take]
+            if take < len(mono):
+                extra.append(np.array(mono[take:]))
+            n += len(mono)
+    except sf.LibsndfileError as exc:
+        if fmt.name == "flac" and "lost sync" in str(exc):
+            raise TruncatedMediaError(
+                path, f"the FLAC data ends early: decoded about {n} of the {declared} frames its header states "
+                f"(the file is {file_size(path)} bytes)") from exc
+        raise
+    return np.concatenate([out, *extra]) if extra else out[:n]
 
 
 def _has_xing(path: str | Path) -> bool:
@@ -235,19 +252,11 @@ def _has_xing(path: str | Path) -> bool:
 
 
 def _read_native(path: str | Path, fmt: FileFormat) -> tuple[np.ndarray, int]:
-    """Samples as libsndfile decodes them: ``(channels, n)`` or ``(n,)`` float32, native rate."""
-    with decoding_errors(path, f"cannot decode {fmt.label}"), sf.SoundFile(os.fsencode(path)) as f:  # bytes: any file name
+    """The mono mix of the samples libsndfile decodes: ``(n,)`` float32 at the native rate, read in blocks."""
+    with decoding_errors(path, f"cannot decode {fmt.label}"), sf.SoundFile(os.fsencode(path)) as f:  # bytes: any name
         declared, sample_rate = f.frames, f.samplerate
         check_duration(path, declared, sample_rate)
-        try:
-            y = f.read(dtype="float32", always_2d=False).T  # as librosa.load reads it
-        except sf.LibsndfileError as exc:
-            if fmt.name == "flac" and "lost sync" in str(exc):
-                got = _flac_frames_before_error(path)
-                raise TruncatedMediaError(
-                    path, f"the FLAC data ends early: decoded {got} of the {declared} frames its header states "
-                    f"(the file is {file_size(path)} bytes)") from exc
-            raise
+        y = _mono_blocks(path, f, fmt, declared)
     n = y.shape[-1]
     if n == 0:
         raise EmptyMediaError(path, "the audio has no samples")
@@ -302,9 +311,8 @@ def load_audio(
         raise CorruptMediaError(path, f"is {fmt.label}, not audio")
     check_complete(path, fmt, accept_damaged=accept_damaged)
     y, native_rate = _read_native(path, fmt)
-    if not np.isfinite(y).all():
+    if not np.isfinite(y).all():  # a NaN or inf in any channel reaches the mean
         raise CorruptMediaError(path, "the audio contains NaN or infinite samples")
-    y = librosa.to_mono(y)
     if sample_rate is None:
         return y, native_rate
     with decoding_errors(path, "cannot resample the audio"):

@@ -136,9 +136,9 @@ class MusicnnEncoder(Encoder):
         -------
         np.ndarray
             ``(P, 187, 96)`` float32 patches of 3 s; the incomplete tail is dropped.
-            At most :data:`~moodbridge.media.limits.MAX_PATCHES` (64) patches,
+            At most :data:`~moodbridge.media.limits.MAX_PATCHES` (32) patches,
             spread evenly over the clip (first and last included), so work per
-            clip is bounded; clips up to 192 s keep all their patches.
+            clip is bounded; clips up to 96 s keep all their patches.
 
         Raises
         ------
