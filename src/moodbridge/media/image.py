@@ -87,8 +87,8 @@ def check_png_chunks(path: str | Path) -> None:
                 end = pos + 12 + length
                 if end > size:
                     raise TruncatedMediaError(
-                        path, f"the PNG chunk {kind.decode('latin-1')!r} at byte {pos} needs {12 + length} bytes, "
-                        f"{size - pos} remain")
+                        path, f"the PNG ends early: its chunk {kind.decode('latin-1')!r} at byte {pos} "
+                        f"needs {12 + length} bytes, {size - pos} remain")
                 stated = int.from_bytes(data[end - 4 : end], "big")
                 if zlib.crc32(data[pos + 4 : end - 4]) != stated:
                     raise CorruptMediaError(
