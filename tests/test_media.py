@@ -20,6 +20,8 @@ from PIL import Image, ImageFile
 from moodbridge.media.spec import InputSpec
 from moodbridge.errors import (
     BadDimensionsError,
+    TooLargeMediaError,
+    TooSmallImageError,
     CorruptMediaError,
     EmptyMediaError,
     InvalidValueError,
@@ -220,10 +222,10 @@ BAD_FILES: dict[str, tuple[BadFile, type[MediaError], str]] = {
     "truncated midi": (_cut_file("cut.mid", _MID, 0.6), TruncatedMediaError, "ends inside a track"),
     "corrupt midi": (_bytes("bad.mid", _BAD_SMF), CorruptMediaError, "MIDI"),
     "midi without notes": (lambda d, im, o: write_midi(d / "silent.mid", []), EmptyMediaError, "no notes"),
-    "huge png header": (_bytes("huge.png", png_header(100_000, 100_000)), BadDimensionsError, "100000"),
-    "over our limit, under Pillow's": (_bytes("big.png", png_header(12_000, 10_000)), BadDimensionsError,
+    "huge png header": (_bytes("huge.png", png_header(100_000, 100_000)), TooLargeMediaError, "100 MP"),
+    "over our limit, under Pillow's": (_bytes("big.png", png_header(12_000, 10_000)), TooLargeMediaError,
                                        "120 MP exceeds"),
-    "one pixel wide": (lambda d, im, o: save_image(im.crop((0, 0, 1, 50)), d / "line.png"), BadDimensionsError,
+    "one pixel wide": (lambda d, im, o: save_image(im.crop((0, 0, 1, 50)), d / "line.png"), TooSmallImageError,
                        "at least 2"),
     "zero-sample wav": (lambda d, im, o: write_audio(d / "none.wav", np.zeros((0, 2), np.float32)), EmptyMediaError,
                         "no samples"),

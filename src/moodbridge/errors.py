@@ -7,7 +7,46 @@ file or value at fault and the cause.  Library code never lets a bare
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+#: The one vocabulary of reasons a file is not used, the same from ``add``,
+#: ``emotion``, ``ls --errors`` and the web upload (the ``kind`` of a
+#: :class:`MediaError`).  ``missing`` (a path given that does not exist),
+#: ``unreadable`` (the OS refused to read it) and ``unexpected`` (a bug in
+#: moodbridge or a library, with a request to report it) complete it.
+REASONS: tuple[str, ...] = (
+    "empty", "truncated", "corrupt", "unsupported", "mislabelled", "too short", "too long", "too large",
+    "bad name", "link outside folder", "not a regular file",
+)
+OTHER_KINDS: tuple[str, ...] = ("missing", "unreadable", "unexpected")
+
+
+def display_path(path: str | os.PathLike[str] | bytes) -> str:
+    """A path as a user sees it: lossless and printable on any terminal.
+
+    Bytes that are not UTF-8 (kept by Python as surrogate escapes) become
+    ``\\xe9``; control characters (newline, tab, escape) become ``\\n``,
+    ``\\t``, ``\\x1b``; a backslash stays one backslash.
+
+    Examples
+    --------
+    >>> display_path(os.fsdecode(b"caf\\xe9.jpg"))
+    'caf\\\\xe9.jpg'
+    >>> display_path("two\\nlines.png")
+    'two\\\\nlines.png'
+    """
+    raw = os.fsencode(path)
+    text = raw.decode("utf-8", "backslashreplace")
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
 
 
 class MoodbridgeError(Exception):
@@ -25,12 +64,12 @@ class MediaError(MoodbridgeError):
         One short phrase saying what is wrong with it.
     """
 
-    kind = "invalid"
+    kind = "unreadable"
 
     def __init__(self, path: str | Path, reason: str) -> None:
         self.path = str(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {self.kind}: {reason}")
+        super().__init__(f"{display_path(self.path)}: {self.kind}: {reason}")
 
 
 class UnsupportedMediaError(MediaError):
@@ -63,10 +102,50 @@ class TooShortMediaError(MediaError):
     kind = "too short"
 
 
-class BadDimensionsError(MediaError):
-    """An image whose dimensions are absurd (zero, or beyond the pixel limit)."""
+class TooLongMediaError(MediaError):
+    """Audio longer than the limit of :mod:`moodbridge.media.limits`."""
 
-    kind = "bad dimensions"
+    kind = "too long"
+
+
+class BadDimensionsError(MediaError):
+    """An image whose dimensions are absurd (base of :class:`TooLargeMediaError` and :class:`TooSmallImageError`)."""
+
+
+class TooLargeMediaError(BadDimensionsError):
+    """Media beyond a size budget of :mod:`moodbridge.media.limits` (pixels, notes, tracks); the budget is named."""
+
+    kind = "too large"
+
+
+class TooSmallImageError(BadDimensionsError, TooShortMediaError):
+    """An image with a side under the minimum."""
+
+    kind = "too short"
+
+
+class NotRegularFileError(UnsupportedMediaError):
+    """A FIFO, socket or device: never opened, only stat-ed."""
+
+    kind = "not a regular file"
+
+
+class LinkOutsideError(MediaError):
+    """A symbolic link whose target is outside the folder being added (reported by the link's own name)."""
+
+    kind = "link outside folder"
+
+
+class BadNameError(MediaError):
+    """A file name moodbridge cannot store or show (e.g. one it cannot even stat)."""
+
+    kind = "bad name"
+
+
+class UnexpectedMediaError(MediaError):
+    """An exception nobody foresaw while using one file: that file fails, the batch carries on."""
+
+    kind = "unexpected"
 
 
 class MislabelledMediaError(MediaError):

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from moodbridge.cli._common import JsonOpt, QuietOpt, echo_json, friendly_errors, partial_exit, stderr
+from moodbridge.errors import display_path
 from moodbridge.jobs.affect import TASK_NAMES
 
 __all__ = ["affect_app", "register"]
@@ -44,7 +45,7 @@ def emotion(
         est = r.estimate
         top = sorted(est.distribution.items(), key=lambda kv: -kv[1])[:3]
         source = str(r.source)
-        label = source if r.kind == "path" else repr(source if len(source) < 60 else source[:57] + "...")
+        label = display_path(source) if r.kind == "path" else repr(source if len(source) < 60 else source[:57] + "...")
         typer.echo(f"{label}\n  {r.modality}: valence {est.valence:+.2f}, arousal {est.arousal:+.2f}, "
                    f"{est.quadrant}; {est.taxonomy}: " + ", ".join(f"{n} {p:.2f}" for n, p in top)
                    + f"\n  head {est.head} on {', '.join(est.features)}")

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from moodbridge.errors import display_path
+
 from moodbridge.cli._common import (
     JsonOpt,
     LibArg,
@@ -48,6 +50,8 @@ def add(
     path_column: Annotated[Optional[str], typer.Option(help="CSV column with the file paths (default: first).")] = None,
     label_column: Annotated[Optional[list[str]], typer.Option(help="CSV label column to import (repeatable; default: all).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Files per batch and per committed transaction.")] = 16,
+    follow_links: Annotated[bool, typer.Option("--follow-links", help="Also follow symbolic links whose target is outside the folder being added.")] = False,
+    accept_damaged: Annotated[bool, typer.Option("--accept-damaged", help="Add audio whose checksums show damage (what decodes is kept).")] = False,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -55,7 +59,8 @@ def add(
     from moodbridge.jobs.add import add_media
 
     result = add_media(lib, paths, encoders=encoder, labels=labels, path_column=path_column,
-                       label_columns=label_column, batch_size=batch_size, progress=not quiet and not as_json)
+                       label_columns=label_column, batch_size=batch_size, progress=not quiet and not as_json,
+                       follow_links=follow_links, accept_damaged=accept_damaged)
     report = result.report
     assert report is not None
     if as_json:
@@ -102,18 +107,18 @@ def ls(
         if errors:
             for err in library.errors():
                 if as_json:
-                    echo_json(err.__dict__)
+                    echo_json({**err.__dict__, "path": display_path(err.path)})
                 else:
                     typer.echo(err.message)
             return
         items = library.items(modality=modality.value if modality else None)
         for it in items:
             if as_json:
-                echo_json({"id": it.id, "path": it.path, "modality": it.modality, "hash": it.content_hash,
+                echo_json({"id": it.id, "path": display_path(it.path), "modality": it.modality, "hash": it.content_hash,
                            "labels": it.labels, "metadata": it.metadata})
             else:
                 lab = " ".join(f"{k}={v}" for k, v in sorted(it.labels.items()))
-                typer.echo(f"{it.id:>5}  {it.modality:<5}  {it.content_hash[:10]}  {it.path}  {lab}".rstrip())
+                typer.echo(f"{it.id:>5}  {it.modality:<5}  {it.content_hash[:10]}  {display_path(it.path)}  {lab}".rstrip())
         if not as_json:
             s = library.summary()
             counts = ", ".join(f"{n} {m}" for m, n in sorted(s["by_modality"].items())) or "empty"
@@ -135,7 +140,7 @@ def info(
     if as_json:
         typer.echo(json.dumps(desc, indent=2))
         return
-    typer.echo(f"#{desc['id']} {desc['modality']} {desc['path']}")
+    typer.echo(f"#{desc['id']} {desc['modality']} {display_path(desc['path'])}")
     typer.echo(f"  hash {desc['content_hash']}  {desc['size']} bytes")
     for k, v in sorted(desc["metadata"].items()):
         typer.echo(f"  {k}: {v}")

@@ -94,6 +94,8 @@ if TYPE_CHECKING:
 ROLL_FPS = 10
 #: local-key window (s)
 KEY_WINDOW = 4.0
+#: most (note, window) cells of the key-window overlap held at once (32 MB of float64)
+OVERLAP_CELLS = 4_000_000
 #: sustain pedal controller and the value from which it counts as down
 PEDAL_CC, PEDAL_DOWN = 64, 64
 
@@ -192,9 +194,14 @@ def _local_key_features(notes: Notes) -> dict[str, float]:
     """Key clarity and mode on windows of :data:`KEY_WINDOW` s (duration-weighted pitch classes)."""
     n_win = max(1, int(np.ceil(notes.end.max() / KEY_WINDOW)))
     edges = np.arange(n_win + 1) * KEY_WINDOW
-    # overlap of every note with every window: (notes, windows), windows are few
-    overlap = np.clip(np.minimum(notes.end[:, None], edges[None, 1:]) - np.maximum(notes.start[:, None], edges[None, :-1]), 0, None)
-    hist = overlap.T @ np.eye(12)[notes.pitch % 12]
+    # overlap of every note with every window, (notes, windows), in chunks of notes so that a
+    # 100,000-note score never holds more than OVERLAP_CELLS cells at once (one chunk for usual scores)
+    hist = np.zeros((n_win, 12))
+    step = max(1, OVERLAP_CELLS // n_win)
+    for s in range(0, notes.start.size, step):
+        end, start = notes.end[s : s + step], notes.start[s : s + step]
+        overlap = np.clip(np.minimum(end[:, None], edges[None, 1:]) - np.maximum(start[:, None], edges[None, :-1]), 0, None)
+        hist += overlap.T @ np.eye(12)[notes.pitch[s : s + step] % 12]
     hist = hist[hist.sum(axis=1) > 0]
     corr = np.array([key_correlations(h) for h in hist])
     best = corr.argmax(axis=1)

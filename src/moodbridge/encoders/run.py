@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from moodbridge.encoders.base import Encoder, InputSpec
-from moodbridge.errors import MediaError, MoodbridgeError
+from moodbridge.errors import MediaError, MoodbridgeError, display_path
 from moodbridge.media import decode
 
 
@@ -31,8 +31,11 @@ class Failure:
 Row = dict[str, np.ndarray]
 
 
-def prepare_source(source: str | Path, encoders: Sequence[Encoder]) -> tuple[dict[str, Any], dict[str, Any]]:
+def prepare_source(source: str | Path, encoders: Sequence[Encoder], *,
+                   accept_damaged: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     """Decode ``source`` once per distinct input spec and prepare it for each encoder.
+
+    ``accept_damaged`` is passed to :func:`moodbridge.media.decode`.
 
     Returns
     -------
@@ -53,7 +56,7 @@ def prepare_source(source: str | Path, encoders: Sequence[Encoder]) -> tuple[dic
     for enc in encoders:
         spec = enc.input_spec
         if spec not in decoded_by_spec:
-            decoded_by_spec[spec] = decode(source, spec)
+            decoded_by_spec[spec] = decode(source, spec, accept_damaged=accept_damaged)
             metadata.update(describe_decoded(decoded_by_spec[spec], spec))
         enc.load()
         prepared[enc.key] = enc.prepare(decoded_by_spec[spec], source=label)
@@ -61,12 +64,22 @@ def prepare_source(source: str | Path, encoders: Sequence[Encoder]) -> tuple[dic
 
 
 def failure_from(exc: BaseException, source: str) -> Failure:
-    """One readable failure for an exception raised while using ``source``."""
+    """One readable failure for an exception raised while using ``source``.
+
+    Its ``kind`` is one of :data:`moodbridge.errors.REASONS` (or ``unreadable``
+    / ``unexpected``); an exception nobody foresaw becomes ``unexpected`` with
+    a request to report it, so one file never ends a batch.
+    """
+    shown = display_path(source)
     if isinstance(exc, MediaError):
         return Failure(source, exc.kind, str(exc))
     if isinstance(exc, MoodbridgeError):
-        return Failure(source, "invalid", f"{source}: {exc}")
-    return Failure(source, "error", f"{source}: unexpected {type(exc).__name__}: {exc}")
+        return Failure(source, "corrupt", f"{shown}: corrupt: {exc}")
+    if isinstance(exc, MemoryError):
+        return Failure(source, "too large", f"{shown}: too large: ran out of memory decoding it")
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return Failure(source, "unexpected", f"{shown}: unexpected: {type(exc).__name__}"
+                   f"{': ' + detail if detail else ''} (please report this at the moodbridge issue tracker)")
 
 
 def describe_decoded(decoded: Any, spec: InputSpec) -> dict[str, Any]:
@@ -99,14 +112,18 @@ def embed_prepared(enc: Encoder, prepared: Sequence[Any], sources: Sequence[str]
             try:
                 results.append(_checked(enc, enc.embed_batch([item]).row(0), source))
             except Exception as exc:  # noqa: BLE001 - reported per item
+                if isinstance(exc, MediaError):
+                    results.append(Failure(source, exc.kind, str(exc)))
+                    continue
                 detail = str(exc) if isinstance(exc, MoodbridgeError) else f"{type(exc).__name__}: {exc}"
-                results.append(Failure(source, "encoder", f"{source}: {enc.name} failed: {detail}"))
+                results.append(Failure(source, "unexpected", f"{display_path(source)}: unexpected: {enc.name} "
+                                       f"failed: {detail} (please report this at the moodbridge issue tracker)"))
         return results
 
 
 def _checked(enc: Encoder, row: Row, source: str) -> Row | Failure:
     if not all(np.isfinite(v).all() for v in row.values()):
-        return Failure(source, "encoder", f"{source}: {enc.name} produced NaN or infinite features")
+        return Failure(source, "corrupt", f"{display_path(source)}: corrupt: {enc.name} produced NaN or infinite features")
     return row
 
 

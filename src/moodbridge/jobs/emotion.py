@@ -9,7 +9,7 @@ from typing import Any
 from moodbridge.affect.base import EmotionEstimate
 from moodbridge.affect.estimate import estimate_sources
 from moodbridge.encoders.run import Failure
-from moodbridge.errors import InvalidValueError, MoodbridgeError
+from moodbridge.errors import InvalidValueError, MoodbridgeError, display_path
 from moodbridge.jobs.base import JobResult
 
 __all__ = ["EmotionResult", "SourceEmotion", "estimate", "heads_by_modality", "read_texts"]
@@ -35,7 +35,8 @@ class SourceEmotion:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON: the source, its modality and the estimate (or ``error``)."""
-        out: dict[str, Any] = {self.kind: str(self.source), "modality": self.modality}
+        source = display_path(self.source) if self.kind == "path" else str(self.source)
+        out: dict[str, Any] = {self.kind: source, "modality": self.modality}
         if self.estimate is None:
             out["error"] = self.error
         else:

@@ -5,10 +5,18 @@ of items and their features is committed in one transaction: a run killed at
 any moment leaves the catalogue as it was after the last committed batch.
 Features are keyed by content hash and ``encoder@version``, so identical files
 share them and a new encoder version never mixes with an old one.
+
+Paths are stored losslessly (schema 2): as the raw bytes the file system
+holds (``os.fsencode``, a BLOB), so a name that is not UTF-8 (``caf\\xe9.jpg``
+made on a Latin-1 system) is stored and found again exactly; the API
+speaks ``str`` paths (``os.fsdecode``, surrogate escapes for such bytes) and
+messages show :func:`moodbridge.errors.display_path`.  A schema-1 catalogue
+(UTF-8 TEXT paths) is migrated in place, in one transaction, when opened.
 """
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,15 +27,15 @@ from typing import Any
 
 import numpy as np
 
-from moodbridge.errors import ItemNotFoundError, LibraryError
+from moodbridge.errors import ItemNotFoundError, LibraryError, display_path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS items (
     id INTEGER PRIMARY KEY,
-    path TEXT NOT NULL UNIQUE,
+    path BLOB NOT NULL UNIQUE,
     modality TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     size INTEGER NOT NULL,
@@ -45,7 +53,7 @@ CREATE TABLE IF NOT EXISTS labels (
     PRIMARY KEY (item_id, name)
 );
 CREATE TABLE IF NOT EXISTS errors (
-    path TEXT PRIMARY KEY,
+    path BLOB PRIMARY KEY,
     kind TEXT NOT NULL,
     message TEXT NOT NULL,
     size INTEGER NOT NULL,
@@ -73,6 +81,16 @@ CREATE TABLE IF NOT EXISTS emotions (
     PRIMARY KEY (content_hash, head)
 );
 """
+
+
+def path_key(path: str | os.PathLike[str]) -> bytes:
+    """How a path is stored: its raw file-system bytes."""
+    return os.fsencode(path)
+
+
+def path_of(key: bytes | str) -> str:
+    """A stored path back as ``str`` (surrogate escapes for bytes that are not UTF-8)."""
+    return os.fsdecode(key) if isinstance(key, bytes) else key
 
 
 @dataclass(frozen=True)
@@ -158,6 +176,23 @@ class Catalogue:
             raise LibraryError(
                 f"{self.path}: catalogue schema {version} is newer than this moodbridge ({SCHEMA_VERSION})"
             )
+        if int(version) < SCHEMA_VERSION:
+            self._migrate(int(version))
+
+    def _migrate(self, version: int) -> None:
+        """Bring an older catalogue to :data:`SCHEMA_VERSION` in one transaction.
+
+        1 → 2: paths from UTF-8 TEXT to their raw bytes (``CAST(path AS BLOB)``
+        is exactly ``os.fsencode`` of a UTF-8 path, the only kind schema 1 could hold).
+        """
+        try:
+            with self.transaction() as conn:
+                if version < 2:
+                    conn.execute("UPDATE items SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text'")
+                    conn.execute("UPDATE errors SET path = CAST(path AS BLOB) WHERE typeof(path) = 'text'")
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+        except sqlite3.DatabaseError as exc:
+            raise LibraryError(f"{self.path}: cannot migrate the catalogue from schema {version} ({exc})") from exc
 
     # -- plumbing -----------------------------------------------------------------
     def close(self) -> None:
@@ -203,14 +238,15 @@ class Catalogue:
         metadata: dict[str, Any],
     ) -> int:
         """Insert or update the item at ``path`` inside an open transaction; returns its id."""
-        conn.execute("DELETE FROM errors WHERE path = ?", (path,))
-        row = conn.execute("SELECT id FROM items WHERE path = ?", (path,)).fetchone()
+        key = path_key(path)
+        conn.execute("DELETE FROM errors WHERE path = ?", (key,))
+        row = conn.execute("SELECT id FROM items WHERE path = ?", (key,)).fetchone()
         meta = json.dumps(metadata, sort_keys=True)
         if row is None:
             cur = conn.execute(
                 "INSERT INTO items(path, modality, content_hash, size, mtime_ns, added_at, metadata)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (path, modality, content_hash, size, mtime_ns, time.time(), meta),
+                (key, modality, content_hash, size, mtime_ns, time.time(), meta),
             )
             return int(cur.lastrowid)
         conn.execute(
@@ -227,12 +263,12 @@ class Catalogue:
     def state_by_path(self, paths: Sequence[str]) -> dict[str, tuple[int, str, int, int]]:
         """``path → (id, content_hash, size, mtime_ns)`` for the paths already in the catalogue."""
         out: dict[str, tuple[int, str, int, int]] = {}
-        for chunk in _chunks(list(paths), 500):
+        for chunk in _chunks([path_key(p) for p in paths], 500):
             marks = ",".join("?" * len(chunk))
             for row in self._conn.execute(
                 f"SELECT path, id, content_hash, size, mtime_ns FROM items WHERE path IN ({marks})", chunk
             ):
-                out[row[0]] = (row[1], row[2], row[3], row[4])
+                out[path_of(row[0])] = (row[1], row[2], row[3], row[4])
         return out
 
     def items(self, *, modality: str | None = None) -> list[Item]:
@@ -260,16 +296,17 @@ class Catalogue:
         if ref_s.isdigit():
             rows = self._conn.execute(sql + " WHERE id = ?", (int(ref_s),)).fetchall()
         if not rows:
-            rows = self._conn.execute(sql + " WHERE path = ?", (str(Path(ref_s).resolve()),)).fetchall()
-        if not rows:
-            rows = self._conn.execute(sql + " WHERE path LIKE ?", (f"%/{ref_s}",)).fetchall()
+            rows = self._conn.execute(sql + " WHERE path = ?", (path_key(Path(ref_s).resolve()),)).fetchall()
+        if not rows:  # by file name: compare the stored bytes' tail (LIKE would see text, not bytes)
+            tail = path_key("/" + ref_s)
+            rows = self._conn.execute(sql + " WHERE substr(path, -?) = ?", (len(tail), tail)).fetchall()
         if not rows and len(ref_s) >= 6:
             rows = self._conn.execute(sql + " WHERE content_hash LIKE ?", (f"{ref_s}%",)).fetchall()
         if not rows:
-            raise ItemNotFoundError(f"no item matches {ref_s!r}")
+            raise ItemNotFoundError(f"no item matches '{display_path(ref_s)}'")
         if len(rows) > 1:
-            names = ", ".join(r[1] for r in rows[:5])
-            raise ItemNotFoundError(f"{ref_s!r} matches {len(rows)} items ({names} …); give the id or full path")
+            names = ", ".join(display_path(path_of(r[1])) for r in rows[:5])
+            raise ItemNotFoundError(f"'{display_path(ref_s)}' matches {len(rows)} items ({names} …); give the id or full path")
         return _item_from_row(rows[0], self._labels_for([rows[0][0]]).get(rows[0][0], {}))
 
     def count(self, *, modality: str | None = None) -> int:
@@ -305,23 +342,23 @@ class Catalogue:
         """Remember that ``path`` could not be added, inside an open transaction."""
         conn.execute(
             "INSERT OR REPLACE INTO errors(path, kind, message, size, mtime_ns, at) VALUES (?, ?, ?, ?, ?, ?)",
-            (path, kind, message, size, mtime_ns, time.time()),
+            (path_key(path), kind, message, size, mtime_ns, time.time()),
         )
 
     def errors(self) -> list[ErrorRecord]:
         """Every file that failed and has not been added since."""
         rows = self._conn.execute("SELECT path, kind, message, size, mtime_ns FROM errors ORDER BY path")
-        return [ErrorRecord(*r) for r in rows]
+        return [ErrorRecord(path_of(r[0]), *r[1:]) for r in rows]
 
     def error_state(self, paths: Sequence[str]) -> dict[str, ErrorRecord]:
         """Recorded errors for the given paths."""
         out: dict[str, ErrorRecord] = {}
-        for chunk in _chunks(list(paths), 500):
+        for chunk in _chunks([path_key(p) for p in paths], 500):
             marks = ",".join("?" * len(chunk))
             for r in self._conn.execute(
                 f"SELECT path, kind, message, size, mtime_ns FROM errors WHERE path IN ({marks})", chunk
             ):
-                out[r[0]] = ErrorRecord(*r)
+                out[path_of(r[0])] = ErrorRecord(path_of(r[0]), *r[1:])
         return out
 
     # -- features -----------------------------------------------------------------
@@ -421,11 +458,11 @@ class Catalogue:
         """SQLite's own integrity check plus orphan checks; empty when consistent."""
         problems = [r[0] for r in self._conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
         dup = self._conn.execute("SELECT path, COUNT(*) FROM items GROUP BY path HAVING COUNT(*) > 1").fetchall()
-        problems += [f"duplicate item {p}" for p, _ in dup]
+        problems += [f"duplicate item {display_path(path_of(p))}" for p, _ in dup]
         no_feat = self._conn.execute(
             "SELECT path FROM items WHERE content_hash NOT IN (SELECT content_hash FROM features)"
         ).fetchall()
-        problems += [f"item without features {p}" for (p,) in no_feat]
+        problems += [f"item without features {display_path(path_of(p))}" for (p,) in no_feat]
         return problems
 
 
@@ -436,7 +473,7 @@ def _decode_array(dtype: str, shape: str, data: bytes) -> np.ndarray:
 def _item_from_row(row: Sequence[Any], labels: dict[str, str]) -> Item:
     return Item(
         id=row[0],
-        path=row[1],
+        path=path_of(row[1]),
         modality=row[2],
         content_hash=row[3],
         size=row[4],

@@ -9,6 +9,7 @@ keeps every finished batch and a re-run does only what is left.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,9 +21,11 @@ from tqdm import tqdm
 
 from moodbridge.encoders import Encoder, default_encoders
 from moodbridge.encoders.run import Failure, embed_prepared, failure_from, prepare_source
+from moodbridge.errors import display_path
 from moodbridge.library.catalogue import Catalogue
 from moodbridge.library.scan import scan_paths
 from moodbridge.media import content_hash, sniff
+from moodbridge.media.sniff import unreadable
 
 
 @dataclass
@@ -84,6 +87,7 @@ class _Work:
     item_id: int | None
     known_hash: str | None  # set when size and mtime are unchanged
     encoders: list[Encoder]  # encoders still missing for this file (None known yet → all)
+    accept_damaged: bool = False
 
 
 @dataclass
@@ -108,6 +112,8 @@ def add_paths(
     exclude: Path | None = None,
     decode_workers: int = 2,
     on_batch: Callable[[int], None] | None = None,
+    follow_links: bool = False,
+    accept_damaged: bool = False,
 ) -> AddReport:
     """Add files and folders to a library; see the module docstring.
 
@@ -129,26 +135,30 @@ def add_paths(
         Threads decoding ahead of the models.
     on_batch
         Called with the number of files done after each committed batch.
+    follow_links
+        Follow links whose target is outside the folder being added (see :mod:`moodbridge.library.scan`).
+    accept_damaged
+        Add audio whose checksums show damage, knowingly (see :func:`moodbridge.media.audio.load_audio`).
     """
     report = AddReport()
-    scan = scan_paths(paths, exclude=exclude)
+    scan = scan_paths(paths, exclude=exclude, follow_links=follow_links)
     for path in scan.missing:
-        report.failed.append(Failure(str(path), "missing", f"{path}: missing: no such file or folder"))
+        report.failed.append(Failure(str(path), "missing", f"{display_path(path)}: missing: no such file or folder"))
     for path in scan.empty_folders:
-        report.failed.append(Failure(str(path), "empty", f"{path}: empty: this folder holds no files"))
+        report.failed.append(Failure(str(path), "empty", f"{display_path(path)}: empty: this folder holds no files"))
     choice = encoders if encoders is not None else {m: default_encoders(m) for m in {m for _, m in scan.media}}
 
-    with catalogue.transaction() as conn:
-        for path in scan.unsupported:
-            failure = Failure(str(path), "unsupported", f"{path}: unsupported: no reader for '{path.suffix or path.name}' files")
-            st = path.stat()
-            catalogue.record_error(conn, path=str(path), kind=failure.kind, message=failure.message,
-                                   size=st.st_size, mtime_ns=st.st_mtime_ns)
-            report.failed.append(failure)
+    refused = [Failure(str(p), "unsupported",
+                       f"{display_path(p)}: unsupported: no reader for '{display_path(p.suffix or p.name)}' files")
+               for p in scan.unsupported]
+    refused += [failure_from(exc, exc.path) for exc in scan.refused]
+    _record_refused(catalogue, refused, report)
 
     work = _plan(catalogue, scan.media, choice, report)
     if not work:
         return report
+    for w in work:
+        w.accept_damaged = accept_damaged
     bar = tqdm(total=len(work), desc="adding", unit="file", disable=not progress, leave=False)
     done = 0
     try:
@@ -164,6 +174,25 @@ def add_paths(
     return report
 
 
+def _record_refused(catalogue: Catalogue, refused: Sequence[Failure], report: AddReport) -> None:
+    """Record files refused without decoding (by ``lstat``: a FIFO or link is never opened)."""
+    known = catalogue.error_state([f.path for f in refused])
+    with catalogue.transaction() as conn:
+        for failure in refused:
+            try:
+                st = os.lstat(failure.path)
+                size, mtime_ns = st.st_size, st.st_mtime_ns
+            except OSError:
+                size, mtime_ns = -1, -1
+            old = known.get(failure.path)
+            if old is not None and (old.size, old.mtime_ns, old.message) == (size, mtime_ns, failure.message):
+                report.known_failures.append(failure)
+                continue
+            catalogue.record_error(conn, path=failure.path, kind=failure.kind, message=failure.message,
+                                   size=size, mtime_ns=mtime_ns)
+            report.failed.append(failure)
+
+
 def _plan(catalogue: Catalogue, media: Sequence[tuple[Path, str]], choice: EncoderChoice, report: AddReport) -> list[_Work]:
     """Decide which files need work; count the unchanged ones and known failures."""
     keys = [str(p) for p, _ in media]
@@ -172,7 +201,11 @@ def _plan(catalogue: Catalogue, media: Sequence[tuple[Path, str]], choice: Encod
     work: list[_Work] = []
     unchanged_by_modality: dict[str, list[_Work]] = {}
     for path, modality in media:
-        st = path.stat()
+        try:
+            st = path.stat()
+        except OSError as exc:  # gone or changed since the scan
+            report.failed.append(failure_from(unreadable(path, exc), str(path)))
+            continue
         key = str(path)
         encs = choice.get(modality, [])
         if key in state and state[key][2:] == (st.st_size, st.st_mtime_ns):
@@ -219,7 +252,8 @@ def _load(work: _Work) -> _Loaded:
         loaded.content_hash = work.known_hash or content_hash(work.path)
         if work.known_hash is None:
             sniff(work.path)
-        loaded.prepared, loaded.metadata = prepare_source(work.path, work.encoders)
+        loaded.prepared, loaded.metadata = prepare_source(work.path, work.encoders,
+                                                          accept_damaged=work.accept_damaged)
     except Exception as exc:  # noqa: BLE001 - a decoder bug must not stop the batch
         loaded.error = failure_from(exc, str(work.path))
     return loaded

@@ -85,6 +85,8 @@ class Library:
         batch_size: int = 16,
         progress: bool = True,
         annotate: bool = True,
+        follow_links: bool = False,
+        accept_damaged: bool = False,
     ) -> AddReport:
         """Add files and folders; incremental and resumable (see :mod:`moodbridge.library.ingest`).
 
@@ -101,6 +103,8 @@ class Library:
         annotate
             Store each new item's emotion from the default head of its modality
             (:mod:`moodbridge.affect`), computed from the stored features.
+        follow_links, accept_damaged
+            See :func:`moodbridge.library.ingest.add_paths`.
         """
         choice: EncoderChoice | None = None
         if encoders is not None:
@@ -109,7 +113,8 @@ class Library:
                 enc = get_encoder(name)
                 choice.setdefault(enc.modality, []).append(enc)
         report = add_paths(self.catalogue, paths, encoders=choice, batch_size=batch_size,
-                           progress=progress, exclude=self.root)
+                           progress=progress, exclude=self.root, follow_links=follow_links,
+                           accept_damaged=accept_damaged)
         if annotate:
             from moodbridge.library.annotate import annotate_items
 

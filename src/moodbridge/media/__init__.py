@@ -40,7 +40,7 @@ from moodbridge.media.text import TEXT_LABEL, check_text, decode_text, read_text
 from moodbridge.media.spec import MODALITIES, InputSpec, Modality, parse_modality
 
 
-def decode(source: str | Path, spec: InputSpec) -> Any:
+def decode(source: str | Path, spec: InputSpec, *, accept_damaged: bool = False) -> Any:
     """Decode one input into the form ``spec`` asks for.
 
     Parameters
@@ -50,6 +50,9 @@ def decode(source: str | Path, spec: InputSpec) -> Any:
         ``.txt`` file and a ``str`` is the text itself.
     spec
         The modality (and, for audio, the sample rate) wanted.
+    accept_damaged
+        Accept audio whose checksums or frame headers show damage (see
+        :func:`~moodbridge.media.audio.load_audio`).
 
     Returns
     -------
@@ -75,7 +78,7 @@ def decode(source: str | Path, spec: InputSpec) -> Any:
     if spec.modality == "image":
         return decode_image(source, fmt=fmt)
     if spec.modality == "audio":
-        return load_audio(source, sample_rate=spec.sample_rate, fmt=fmt)[0]
+        return load_audio(source, sample_rate=spec.sample_rate, fmt=fmt, accept_damaged=accept_damaged)[0]
     if spec.modality == "midi":
         return decode_midi(source, fmt=fmt)
     raise InvalidValueError(f"unknown modality {spec.modality!r}")

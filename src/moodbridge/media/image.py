@@ -3,9 +3,16 @@
 * Truncated files raise :class:`~moodbridge.errors.TruncatedMediaError`:
   ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` is never set here, and decoding
   warns if another library has set it (Pillow would then pad truncated JPEG
-  and PNG data with grey). WebP length is checked against its RIFF header.
+  and PNG data with grey). WebP length is checked against its RIFF header;
+  every PNG chunk's CRC-32 is checked (Pillow skips the image data's, so bit
+  errors would decode into wrong pixels).
 * Dimensions are checked from the header before any pixel is decoded, so a
-  crafted 100 000 x 100 000 PNG costs nothing.
+  crafted 100 000 x 100 000 PNG costs nothing (``too large``, naming the
+  limit of :mod:`moodbridge.media.limits`).
+* Images above the decode budget (:func:`moodbridge.media.limits.decode_pixels`)
+  are decoded at reduced size: JPEG by ``draft`` (the decoder's own 1/2 … 1/8
+  scaling, so the full image never exists in memory), other formats by
+  ``Image.reduce`` right after decoding, before any colour conversion.
 * The EXIF orientation is applied; only the first frame of an animation or
   multi-page TIFF is used.
 * Colour modes become RGB "sensibly": alpha (and palette transparency) is
@@ -16,17 +23,25 @@
 
 from __future__ import annotations
 
+import mmap
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageFile
 
-from moodbridge.errors import BadDimensionsError, CorruptMediaError, TruncatedMediaError
+from moodbridge.errors import (
+    BadDimensionsError,
+    CorruptMediaError,
+    TooLargeMediaError,
+    TooSmallImageError,
+    TruncatedMediaError,
+)
+from moodbridge.media import limits
+from moodbridge.media.limits import MAX_PIXELS
 from moodbridge.media.sniff import FileFormat, decoding_errors, file_size, read_head, sniff_format
 
-#: largest accepted image, in pixels (width x height)
-MAX_PIXELS = 100_000_000
 #: smallest accepted side, in pixels
 MIN_SIDE = 2
 #: background that transparent pixels are composited over
@@ -43,14 +58,47 @@ _PIL_FORMATS = {
 }
 
 
-def check_dimensions(path: str | Path, width: int, height: int, *, max_pixels: int = MAX_PIXELS) -> None:
-    """Raise :class:`BadDimensionsError` for a side under :data:`MIN_SIDE` or more than ``max_pixels``."""
+def check_dimensions(path: str | Path, width: int, height: int, *, max_pixels: int | None = None) -> None:
+    """Raise :class:`TooSmallImageError` for a side under :data:`MIN_SIDE`, :class:`TooLargeMediaError`
+    for more than ``max_pixels`` (default :func:`moodbridge.media.limits.max_pixels`)."""
+    max_pixels = max_pixels or limits.max_pixels()
     if min(width, height) < MIN_SIDE:
-        raise BadDimensionsError(path, f"{width}x{height} pixels: each side must be at least {MIN_SIDE}")
+        raise TooSmallImageError(path, f"{width}x{height} pixels: each side must be at least {MIN_SIDE}")
     if width * height > max_pixels:
-        raise BadDimensionsError(
-            path, f"{width}x{height} = {width * height / 1e6:.0f} MP exceeds the limit of {max_pixels / 1e6:.0f} MP"
+        raise TooLargeMediaError(
+            path, f"{width}x{height} = {width * height / 1e6:.0f} MP exceeds the limit of "
+            f"{max_pixels / 1e6:.0f} MP (moodbridge's MOODBRIDGE_MAX_PIXELS)"
         )
+
+
+def check_png_chunks(path: str | Path) -> None:
+    """Every PNG chunk must be whole and pass its CRC-32 (Pillow does not check the image data's).
+
+    Raises :class:`TruncatedMediaError` for a chunk cut short, :class:`CorruptMediaError`
+    for a checksum that fails (bit errors Pillow would decode into wrong pixels).
+    """
+    size = file_size(path)
+    try:
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            pos = 8
+            while pos + 8 <= size:
+                length = int.from_bytes(data[pos : pos + 4], "big")
+                kind = bytes(data[pos + 4 : pos + 8])
+                end = pos + 12 + length
+                if end > size:
+                    raise TruncatedMediaError(
+                        path, f"the PNG ends early: its chunk {kind.decode('latin-1')!r} at byte {pos} "
+                        f"needs {12 + length} bytes, {size - pos} remain")
+                stated = int.from_bytes(data[end - 4 : end], "big")
+                if zlib.crc32(data[pos + 4 : end - 4]) != stated:
+                    raise CorruptMediaError(
+                        path, f"the PNG chunk {kind.decode('latin-1')!r} at byte {pos} fails its CRC "
+                        f"({length} bytes of damaged data)")
+                if kind == b"IEND":
+                    return
+                pos = end
+    except OSError as exc:
+        raise CorruptMediaError(path, f"cannot read the PNG chunks ({exc.strerror or exc})") from exc
 
 
 def _check_riff_length(path: str | Path) -> None:
@@ -69,8 +117,10 @@ def _open(path: str | Path, fmt: FileFormat, max_pixels: int) -> Image.Image:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             im = Image.open(path, formats=[_PIL_FORMATS[fmt.name]])
-        except Image.DecompressionBombError as exc:
-            raise BadDimensionsError(path, f"absurd dimensions: {exc}") from exc
+        except Image.DecompressionBombError:
+            raise TooLargeMediaError(
+                path, f"more than {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} MP exceeds the limit of "
+                f"{max_pixels / 1e6:.0f} MP (MOODBRIDGE_MAX_PIXELS)") from None
         except (Image.UnidentifiedImageError, SyntaxError, EOFError, OSError, ValueError) as exc:
             raise _load_error(path, fmt, exc) from exc
     try:
@@ -88,6 +138,38 @@ def _load_error(path: str | Path, fmt: FileFormat, exc: BaseException) -> Corrup
     return CorruptMediaError(path, f"cannot decode {fmt.label}: {message}")
 
 
+def _draft(im: Image.Image, budget: int) -> None:
+    """Ask the JPEG decoder for a 1/2 … 1/8 scaled decode when the image is above ``budget`` pixels."""
+    w, h = im.size
+    if im.format == "JPEG" and w * h > budget:
+        scale = (budget / (w * h)) ** 0.5
+        im.draft(im.mode if im.mode in ("RGB", "L") else "RGB", (max(1, int(w * scale)), max(1, int(h * scale))))
+
+
+def _shrink(im: Image.Image, budget: int) -> Image.Image:
+    """``Image.reduce`` by the smallest integer factor that brings the image within ``budget`` pixels."""
+    w, h = im.size
+    if w * h <= budget:
+        return im
+    factor = int(np.ceil((w * h / budget) ** 0.5))
+    try:
+        return im.reduce(factor)
+    except ValueError:  # a mode reduce() does not take (P, 1, I;16 …): convert first
+        return to_rgb(im).reduce(factor)
+
+
+_TRANSPOSE = {2: [Image.Transpose.FLIP_LEFT_RIGHT], 3: [Image.Transpose.ROTATE_180],
+              4: [Image.Transpose.FLIP_TOP_BOTTOM], 5: [Image.Transpose.TRANSPOSE],
+              6: [Image.Transpose.ROTATE_270], 7: [Image.Transpose.TRANSVERSE], 8: [Image.Transpose.ROTATE_90]}
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        return int(im.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not reject the pixels
+        return 1
+
+
 def _load_pixels(path: str | Path, im: Image.Image, fmt: FileFormat) -> Image.Image:
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         warnings.warn(
@@ -103,12 +185,11 @@ def _load_pixels(path: str | Path, im: Image.Image, fmt: FileFormat) -> Image.Im
     return im
 
 
-def _orient(im: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation; unreadable EXIF leaves the image as stored."""
-    try:
-        return ImageOps.exif_transpose(im)
-    except Exception:  # noqa: BLE001 - a broken EXIF block must not reject the pixels
-        return im
+def _orient(im: Image.Image, orientation: int) -> Image.Image:
+    """Apply an EXIF orientation (1–8); anything else leaves the image as stored."""
+    for op in _TRANSPOSE.get(orientation, []):
+        im = im.transpose(op)
+    return im
 
 
 def _wide_grey_to_l(im: Image.Image) -> Image.Image:
@@ -144,7 +225,7 @@ def to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def decode_image(path: str | Path, *, fmt: FileFormat | None = None, max_pixels: int = MAX_PIXELS) -> Image.Image:
+def decode_image(path: str | Path, *, fmt: FileFormat | None = None, max_pixels: int | None = None) -> Image.Image:
     """Decode an image file to an 8-bit RGB :class:`PIL.Image.Image`, upright.
 
     Parameters
@@ -155,7 +236,7 @@ def decode_image(path: str | Path, *, fmt: FileFormat | None = None, max_pixels:
     fmt
         Its format if already sniffed (skips the sniff).
     max_pixels
-        Largest accepted ``width * height``.
+        Largest accepted ``width * height`` (default :func:`moodbridge.media.limits.max_pixels`).
 
     Returns
     -------
@@ -164,8 +245,8 @@ def decode_image(path: str | Path, *, fmt: FileFormat | None = None, max_pixels:
 
     Raises
     ------
-    BadDimensionsError
-        A side under 2 pixels, or more than ``max_pixels`` pixels.
+    TooSmallImageError, TooLargeMediaError
+        A side under 2 pixels, or more than ``max_pixels`` pixels (both :class:`BadDimensionsError`).
     TruncatedMediaError
         The file ends before the image data does.
     CorruptMediaError
@@ -178,11 +259,17 @@ def decode_image(path: str | Path, *, fmt: FileFormat | None = None, max_pixels:
         raise CorruptMediaError(path, f"is {fmt.label}, not an image")
     if fmt.name == "webp":
         _check_riff_length(path)
+    if fmt.name == "png":
+        check_png_chunks(path)
+    max_pixels = max_pixels or limits.max_pixels()
+    budget = limits.decode_pixels()
     im = _open(path, fmt, max_pixels)
     with im:
+        orientation = _orientation(im)
+        _draft(im, budget)
         _load_pixels(path, im, fmt)
         with decoding_errors(path, f"cannot convert {fmt.label} to RGB"):
-            out = to_rgb(_orient(im))
+            out = to_rgb(_orient(_shrink(im, budget), orientation))
             if out is im:  # detach the pixels from the file before it closes
                 out = im.copy()
     return out

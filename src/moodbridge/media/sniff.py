@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
+import stat
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +41,7 @@ from moodbridge.errors import (
     EmptyMediaError,
     MediaError,
     MislabelledMediaError,
+    NotRegularFileError,
     UnsupportedMediaError,
 )
 
@@ -166,6 +169,11 @@ UNSUPPORTED_EXTENSIONS: dict[str, str] = {
 }
 if not _AVIF:
     UNSUPPORTED_EXTENSIONS[".avif"] = "this Pillow was built without AVIF support; convert to JPEG or PNG"
+
+
+def suffix_for(fmt: FileFormat) -> str | None:
+    """The usual extension of a decodable format (``.png`` for PNG), or ``None``."""
+    return next((ext for ext, names in _EXTENSION_FORMATS.items() if fmt.name in names), None)
 
 
 def modality_from_extension(path: str | Path) -> Modality | None:
@@ -385,7 +393,8 @@ def unreadable(path: str | Path, exc: OSError) -> MediaError:
 
 
 def read_head(path: str | Path, size: int = HEAD_SIZE, offset: int = 0) -> bytes:
-    """The first ``size`` bytes of a file from ``offset``; OS errors become :class:`MediaError`."""
+    """The first ``size`` bytes of a regular file from ``offset``; OS errors become :class:`MediaError`."""
+    file_size(path)  # never open a FIFO (it would block) or a device
     try:
         with open(path, "rb") as fh:
             fh.seek(offset)
@@ -394,15 +403,35 @@ def read_head(path: str | Path, size: int = HEAD_SIZE, offset: int = 0) -> bytes
         raise unreadable(path, exc) from exc
 
 
+#: what each non-regular file type is called in messages
+_FILE_TYPES = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+               (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def check_regular(path: str | Path, st: os.stat_result) -> None:
+    """Raise :class:`NotRegularFileError` unless ``st`` (from ``stat``, never ``open``) is a regular file."""
+    if stat.S_ISREG(st.st_mode):
+        return
+    what = next((name for test, name in _FILE_TYPES if test(st.st_mode)), "not a regular file")
+    raise NotRegularFileError(path, f"is {what}; only regular files are read (it was not opened)")
+
+
 def file_size(path: str | Path) -> int:
-    """Size in bytes; a missing file or directory becomes :class:`MediaError`."""
+    """Size in bytes of a regular file (checked by ``stat`` before anything opens it).
+
+    Raises
+    ------
+    NotRegularFileError
+        For a directory, FIFO, socket or device.
+    MediaError
+        When the file cannot be stat-ed (missing, permission).
+    """
     try:
-        p = Path(path)
-        if p.is_dir():
-            raise MediaError(path, "is a directory, not a file")
-        return p.stat().st_size
+        st = os.stat(path)
     except OSError as exc:
         raise unreadable(path, exc) from exc
+    check_regular(path, st)
+    return st.st_size
 
 
 @contextmanager
@@ -425,6 +454,8 @@ def decoding_errors(path: str | Path, what: str) -> Iterator[None]:
         raise
     except MemoryError:
         raise
+    except RecursionError as exc:
+        raise CorruptMediaError(path, f"{what}: its structure is nested too deeply") from exc
     except Exception as exc:  # noqa: BLE001 - every decoder error must become a MediaError
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CorruptMediaError(path, f"{what}: {detail}") from exc
@@ -548,6 +579,7 @@ def content_hash(path: str | Path) -> str:
     MediaError
         If the file cannot be read.
     """
+    file_size(path)
     try:
         with open(path, "rb") as fh:
             return hashlib.file_digest(fh, "sha256").hexdigest()

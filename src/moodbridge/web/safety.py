@@ -3,9 +3,10 @@
 * An upload is read in chunks and refused with 413 past :data:`MAX_UPLOAD_BYTES`
   (a ``Content-Length`` above the limit is refused before the body is read);
   it is saved under a random name in the server's own temporary folder and
-  accepted only when it decodes as an image
-  (:func:`moodbridge.media.image.decode_image`: by content, not extension),
-  else 415.
+  checked exactly as ``add`` checks a file (:func:`moodbridge.jobs.add.check_upload`:
+  by content, not extension, the same vocabulary of reasons); refused with 400
+  when empty or badly named, 413 when too large, else 415, the message naming
+  the client's file name and the reason.
 * Media are served by library item id only (``/media/{id}``); no route takes
   a path from the client.
 * The researcher's pages need the token printed when the server starts
@@ -22,17 +23,14 @@ from typing import Any
 
 from fastapi import HTTPException, Request, UploadFile
 
-from moodbridge.errors import MoodbridgeError
-
 __all__ = ["MAX_UPLOAD_BYTES", "TOKEN_COOKIE", "check_token", "new_token", "save_image_upload"]
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 TOKEN_COOKIE = "moodbridge_token"
 CHUNK = 1 << 16
-#: image formats an upload may have (by content) and the suffix its saved copy gets
-IMAGE_SUFFIXES = {"jpeg": ".jpg", "png": ".png", "gif": ".gif", "webp": ".webp", "bmp": ".bmp", "tiff": ".tif",
-                  "avif": ".avif"}
 NOT_AN_IMAGE = "the upload is not an image this app can read (JPEG, PNG, WebP, GIF, BMP, TIFF)"
+#: HTTP status of a refused upload by reason (:data:`moodbridge.errors.REASONS`); others 415
+UPLOAD_STATUS = {"empty": 400, "bad name": 400, "too large": 413, "too long": 413}
 
 
 def new_token() -> str:
@@ -57,10 +55,11 @@ def check_token(request: Request, token: str) -> str | None:
 async def save_image_upload(upload: UploadFile, folder: Path, *, limit: int = MAX_UPLOAD_BYTES) -> tuple[Path, Any]:
     """Save an uploaded file under a random name in ``folder`` and decode it as an image.
 
-    Returns ``(path, PIL image)``.  413 past ``limit`` bytes, 400 when empty, 415 when it is not an image.
+    Returns ``(path, PIL image)``.  413 past ``limit`` bytes, 400 when empty, else the status of
+    :data:`UPLOAD_STATUS` for the reason :func:`moodbridge.jobs.add.check_upload` gives.
     """
-    from moodbridge.media.image import decode_image
-    from moodbridge.media.sniff import detect_format
+    from moodbridge.errors import MediaError, display_path
+    from moodbridge.jobs.add import check_upload
 
     fd, name = tempfile.mkstemp(dir=folder, prefix="upload-")
     path = Path(name)
@@ -73,17 +72,15 @@ async def save_image_upload(upload: UploadFile, folder: Path, *, limit: int = MA
                     raise HTTPException(413, f"the upload is larger than {limit // (1024 * 1024)} MB")
                 fh.write(chunk)
         if size == 0:
-            raise HTTPException(400, "the upload is empty: choose an image file")
-        fmt = detect_format(path)  # by content: the client's file name and type are ignored
-        if fmt is None or fmt.modality != "image" or fmt.name not in IMAGE_SUFFIXES or not fmt.decodable:
-            raise HTTPException(415, NOT_AN_IMAGE)
-        named = path.with_suffix(IMAGE_SUFFIXES[fmt.name])
-        path = path.rename(named)
-        try:
-            image = decode_image(path, fmt=fmt)
-        except MoodbridgeError:
-            raise HTTPException(415, NOT_AN_IMAGE) from None
+            shown = display_path(upload.filename or "upload")
+            raise HTTPException(400, f"{shown}: empty: the upload is 0 bytes long; choose an image file")
+        try:  # by content: the client's file name and type are ignored
+            checked = check_upload(path, name=upload.filename or "upload", modality="image")
+        except MediaError as exc:
+            path = next(folder.glob(path.stem + "*"), path)  # check_upload may have renamed it
+            raise HTTPException(UPLOAD_STATUS.get(exc.kind, 415), f"{exc}; {NOT_AN_IMAGE}") from None
+        path = checked.path or path
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return path, image
+    return path, checked.decoded

@@ -23,6 +23,7 @@ import numpy as np
 from moodbridge.encoders.base import Encoder, EncoderOutput, InputSpec, Modality
 from moodbridge.encoders.musicnn import frontend
 from moodbridge.errors import InvalidValueError, TooShortMediaError
+from moodbridge.media.limits import MAX_PATCHES, spread_indices
 
 if TYPE_CHECKING:  # pragma: no cover
     from moodbridge.encoders.musicnn.model import MusicnnNet
@@ -135,6 +136,9 @@ class MusicnnEncoder(Encoder):
         -------
         np.ndarray
             ``(P, 187, 96)`` float32 patches of 3 s; the incomplete tail is dropped.
+            At most :data:`~moodbridge.media.limits.MAX_PATCHES` (32) patches,
+            spread evenly over the clip (first and last included), so work per
+            clip is bounded; clips up to 96 s keep all their patches.
 
         Raises
         ------
@@ -150,7 +154,8 @@ class MusicnnEncoder(Encoder):
                 f"musicnn needs at least 3 s of audio ({frontend.min_samples()} samples at 16 kHz), "
                 f"got {y.size / frontend.SAMPLE_RATE:.2f} s",
             )
-        return frontend.patches(frontend.log_mel(y))
+        cut = frontend.patches(frontend.log_mel(y))
+        return cut[spread_indices(len(cut), MAX_PATCHES)]
 
     def patch_outputs(self, patches: np.ndarray, *, intermediates: bool = False) -> dict[str, np.ndarray]:
         """Per-patch outputs of the network.
