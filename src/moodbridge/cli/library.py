@@ -8,6 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from moodbridge.cli._common import (
+    AddressOpt,
+    EngineName,
+    EngineOpt,
     JsonOpt,
     LibArg,
     LibraryModality,
@@ -48,6 +51,8 @@ def add(
     path_column: Annotated[Optional[str], typer.Option(help="CSV column with the file paths (default: first).")] = None,
     label_column: Annotated[Optional[list[str]], typer.Option(help="CSV label column to import (repeatable; default: all).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Files per batch and per committed transaction.")] = 16,
+    engine: EngineOpt = EngineName.local,
+    address: AddressOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -55,7 +60,8 @@ def add(
     from moodbridge.jobs.add import add_media
 
     result = add_media(lib, paths, encoders=encoder, labels=labels, path_column=path_column,
-                       label_columns=label_column, batch_size=batch_size, progress=not quiet and not as_json)
+                       label_columns=label_column, batch_size=batch_size, progress=not quiet and not as_json,
+                       engine=engine.value, address=address)
     report = result.report
     assert report is not None
     if as_json:

@@ -34,6 +34,8 @@ def add_media(
     label_columns: Sequence[str] | None = None,
     batch_size: int = 16,
     progress: bool = True,
+    engine: str = "local",
+    address: str | None = None,
 ) -> AddResult:
     """Add files and folders to a library (incremental, resumable) and optionally import labels.
 
@@ -51,10 +53,16 @@ def add_media(
         Files per batch and per committed transaction.
     progress
         Show a progress bar.
+    engine, address
+        ``"local"`` (this process) or ``"ray"`` (a Ray Data pipeline on the cluster at
+        ``address``, ``RAY_ADDRESS`` or a new local one; :mod:`moodbridge.engine`).
     """
+    from moodbridge.engine import get_engine
+
+    runner = None if engine == "local" else get_engine(engine, address=address)
     with using_library(library) as lib:
         report = lib.add(list(paths), encoders=list(encoders) if encoders else None, batch_size=batch_size,
-                         progress=progress)
+                         progress=progress, engine=runner)
         imported = None
         if labels is not None:
             imported = lib.import_labels(labels, path_column=path_column,

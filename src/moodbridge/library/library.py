@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from moodbridge.fileio import write_json_atomic
 from moodbridge.library.catalogue import Catalogue, ErrorRecord, Item
 from moodbridge.library.ingest import AddReport, EncoderChoice, add_paths
 from moodbridge.library.labels import LabelImport, import_labels_csv
+
+if TYPE_CHECKING:
+    from moodbridge.engine import Engine
 
 CATALOGUE_FILE = "catalogue.sqlite"
 MANIFEST_FILE = "moodbridge-library.json"
@@ -85,6 +88,7 @@ class Library:
         batch_size: int = 16,
         progress: bool = True,
         annotate: bool = True,
+        engine: "Engine | None" = None,
     ) -> AddReport:
         """Add files and folders; incremental and resumable (see :mod:`moodbridge.library.ingest`).
 
@@ -101,6 +105,9 @@ class Library:
         annotate
             Store each new item's emotion from the default head of its modality
             (:mod:`moodbridge.affect`), computed from the stored features.
+        engine
+            Run decoding and encoding on this engine's workers (:mod:`moodbridge.engine`);
+            only this process writes the catalogue.
         """
         choice: EncoderChoice | None = None
         if encoders is not None:
@@ -109,7 +116,7 @@ class Library:
                 enc = get_encoder(name)
                 choice.setdefault(enc.modality, []).append(enc)
         report = add_paths(self.catalogue, paths, encoders=choice, batch_size=batch_size,
-                           progress=progress, exclude=self.root)
+                           progress=progress, exclude=self.root, engine=engine)
         if annotate:
             from moodbridge.library.annotate import annotate_items
 
