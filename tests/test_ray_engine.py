@@ -186,6 +186,7 @@ def test_pair_alphas_on_ray_shards_checkpointed(engine, tmp_path, monkeypatch):
 
 
 def test_without_engine_ray_is_never_imported(media, tmp_path):
+    Library.create(tmp_path / "lib").close()
     code = ("import sys; from moodbridge.jobs.add import add_media; from moodbridge.jobs.pair import run_pair; "
             f"r = add_media({str(tmp_path / 'lib')!r}, [{str(media / 'photos')!r}], progress=False); "
             "assert r.report.added, r.report.summary(); "
