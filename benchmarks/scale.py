@@ -15,7 +15,13 @@ Ratios are engine time / single-process time (> 1: the engine's overhead on
 one machine; the engine's point is the machines it adds).  Ray's start
 (``ray.init``) is timed apart and left out of the ratios.
 
+``--ivf NMxNI`` instead: IVF candidate pruning (``ivf_top_k``, FAISS
+``IndexIVFFlat``) against the exact blockwise top-K on SYNTHETIC clustered
+unit vectors (the mixture of ``benchmarks/search.py``; clips drawn from the
+same mixture), d = ``--dim``: time and recall@K for several ``nprobe``.
+
 Usage: python benchmarks/scale.py [--music 16384] [--images 20000] [--dim 256] [--crops 48] [--no-add]
+       python benchmarks/scale.py --ivf 4096x200000 --dim 128
 """
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
@@ -51,7 +58,11 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=100)
     parser.add_argument("--crops", type=int, default=48)
     parser.add_argument("--no-add", action="store_true")
+    parser.add_argument("--ivf", default="", help="NMxNI: only the IVF pruning measurement")
     args = parser.parse_args()
+    if args.ivf:
+        ivf_pruning(args)
+        return
 
     import ray
 
@@ -113,6 +124,24 @@ def main() -> None:
         for cpus, _, _, t_add in rows:
             print(f"  ray, {cpus} worker(s)               {t_add:7.2f} s   ratio {t_add / t_add_local:.2f}")
         shutil.rmtree(media, ignore_errors=True)
+
+
+def ivf_pruning(args: argparse.Namespace) -> None:
+    """Exact top-K against IVF candidate pruning at several nprobe: time and recall@K."""
+    from search import structured
+
+    from moodbridge.pairing import ivf_top_k, top_k_candidates
+
+    n_m, n_i = (int(v) for v in args.ivf.lower().split("x"))
+    y, x = structured(n_i, args.dim, n_m, seed=0)
+    t_exact, exact = timed(lambda: top_k_candidates(x, y, k=args.k, backend="torch"))
+    print(f"IVF candidate pruning, {n_m} clips x {n_i} images, d={args.dim}, K={args.k} (synthetic clustered)")
+    print(f"  exact blockwise top-K            {t_exact:7.2f} s")
+    for nprobe in (8, 32, 128):
+        t_ivf, (found, _) = timed(lambda: ivf_top_k(x, y, k=args.k, nprobe=nprobe, recall_sample=0))
+        hits = np.mean([len(np.intersect1d(a, b)) for a, b in zip(found.indices, exact.indices)]) / args.k
+        print(f"  IVF nprobe {nprobe:<4}                  {t_ivf:7.2f} s   recall@{args.k} {hits:.4f}   "
+              f"time ratio {t_ivf / t_exact:.2f} (build included)")
 
 
 if __name__ == "__main__":

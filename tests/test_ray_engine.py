@@ -193,3 +193,16 @@ def test_without_engine_ray_is_never_imported(media, tmp_path):
             "assert not [m for m in sys.modules if m == 'ray' or m.startswith('ray.')], 'ray was imported'")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-800:]
+
+
+def test_sharded_search_on_ray_equals_one_exact_index(engine):
+    """Synthetic unit vectors (mechanics): shards built and searched as Ray tasks, merged."""
+    from moodbridge.search import build_index
+    from moodbridge.search.sharded import build_sharded
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2000, 24)).astype(np.float32)
+    q = rng.standard_normal((30, 24)).astype(np.float32)
+    expected, _ = build_index(x, kind="flat").search(q, 10)
+    got, _ = build_sharded(x, shards=3, kind="flat", engine=engine).search(q, 10)
+    np.testing.assert_array_equal(got, expected)
