@@ -215,22 +215,30 @@ def _engine_batches(engine: "Engine", work: list[_Work], batch_size: int,
                     concurrency: int | None) -> Iterator[tuple[list[_Loaded], _Results]]:
     """Batches of results from the engine's workers, as this process's loaded items and results.
 
+    One pipeline per modality, so each actor pool loads only that modality's
+    models, in batches of the smallest ``Encoder.batch_size`` among them (at
+    most ``batch_size``: musicnn 8, EfficientNet 16, MIDI descriptors 256 …).
     A path already returned in this run (a retried batch) is dropped, so each
     file is written and counted once.
     """
     by_path = {str(w.path): w for w in work}
     seen: set[str] = set()
-    for rows in engine.map_batches([_work_row(w) for w in work], IngestWorker, batch_size=batch_size,
-                                   concurrency=concurrency):
-        rows = [r for r in rows if r["path"] not in seen]
-        seen.update(r["path"] for r in rows)
-        batch = [_Loaded(by_path[r["path"]], r["content_hash"], {}, r["metadata"], r["error"]) for r in rows]
-        results: _Results = {}
-        for i, r in enumerate(rows):
-            for key, out in r["outputs"].items():
-                results.setdefault(key, {})[i] = out
-        if batch:
-            yield batch, results
+    groups: dict[str, list[_Work]] = {}
+    for w in work:
+        groups.setdefault(w.modality, []).append(w)
+    for group in groups.values():
+        size = min([batch_size] + [e.batch_size for w in group for e in w.encoders])
+        for rows in engine.map_batches([_work_row(w) for w in group], IngestWorker, batch_size=max(1, size),
+                                       concurrency=concurrency):
+            rows = [r for r in rows if r["path"] not in seen]
+            seen.update(r["path"] for r in rows)
+            batch = [_Loaded(by_path[r["path"]], r["content_hash"], {}, r["metadata"], r["error"]) for r in rows]
+            results: _Results = {}
+            for i, r in enumerate(rows):
+                for key, out in r["outputs"].items():
+                    results.setdefault(key, {})[i] = out
+            if batch:
+                yield batch, results
 
 
 def _plan(catalogue: Catalogue, media: Sequence[tuple[Path, str]], choice: EncoderChoice, report: AddReport) -> list[_Work]:
