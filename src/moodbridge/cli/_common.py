@@ -120,7 +120,7 @@ class EngineName(str, Enum):
     ray = "ray"
 
 
-EngineOpt = Annotated[EngineName, typer.Option("--engine", help="Where the work runs: 'local' (this process) or 'ray' (a Ray cluster; pip install 'moodbridge[ray]').")]
+EngineOpt = Annotated[EngineName, typer.Option("--engine", help="Where the work runs: 'local' (this process) or 'ray' (a Ray cluster; pip install 'moodbridge\\[ray]').")]
 AddressOpt = Annotated[Optional[str], typer.Option("--address", help="With --engine ray: the Ray cluster (e.g. ray://head:10001); default $RAY_ADDRESS, else a local instance.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
