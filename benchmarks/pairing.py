@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import os
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -98,6 +99,34 @@ def measure(function: Callable[[], object]) -> tuple[float, int | None, int]:
     return seconds, peak, traced
 
 
+#: vector-ISA flags worth naming (from /proc/cpuinfo): they decide the speed of the matmul and of the passes
+_VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
+                 "amx_tile", "amx_bf16")
+
+
+def machine() -> str:
+    """CPU model, its vector features, core count and the BLAS of torch and numpy: which machine made the figures."""
+    model, flags = "unknown CPU", set()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = set(line.split(":", 1)[1].split())
+    vector = " ".join(f for f in _VECTOR_FLAGS if f in flags) or "n/a"
+    blas = next((part.strip() for part in torch.__config__.show().splitlines() if "BLAS_INFO" in part), "")
+    blas = blas.split("BLAS_INFO=")[-1].split(",")[0] if blas else "unknown"
+    try:
+        numpy_blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
+    except (TypeError, KeyError):
+        numpy_blas = "unknown"
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    isa = torch.backends.cpu.get_cpu_capability()
+    return (f"CPU: {model}, {cpus} cores available; vector features: {vector}\n"
+            f"torch {torch.__version__} (BLAS {blas}, kernels {isa}), numpy {np.__version__} (BLAS {numpy_blas})")
+
+
 def mb(n_bytes: float | None) -> str:
     return "n/a" if n_bytes is None else f"{n_bytes / 1e6:.0f} MB"
 
@@ -122,6 +151,7 @@ def main() -> None:
         return
 
     threads = torch.get_num_threads()
+    print(machine())
     print(f"torch {torch.__version__}, {threads} threads; synthetic L2-normalised float32 embeddings, d={args.dim}")
     x, y, music_va, image_va = synthetic(args.music, args.images, args.dim)
     warm = synthetic(256, 4096, args.dim, seed=1)
@@ -195,6 +225,7 @@ def main() -> None:
 def large_run(args: argparse.Namespace) -> None:
     """The pairing alone at a size whose dense matrix cannot exist, shard by shard, resumable."""
     n_m, n_i = (int(v) for v in args.scale.lower().split("x"))
+    print(machine())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; synthetic L2-normalised float32, "
           f"d={args.dim}, K={args.k}, m={args.m}")
     start = time.perf_counter()

@@ -15,7 +15,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${PIP[@]}" "torch==2.13.0"
-"${PIP[@]}" -e ".[test]"
+"${PIP[@]}" -e ".[test,ray]"
 # musicnn's wheel carries the trained checkpoints; its own dependencies (TensorFlow) are not needed.
 "${PIP[@]}" --no-deps "musicnn==0.1.0"
 # Debian packages the tests use: chromium (a real headless browser for the HTML report, driven by

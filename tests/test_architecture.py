@@ -21,7 +21,7 @@ PACKAGE = SRC / "moodbridge"
 
 #: top-level module or package -> layer (a module may import its own layer and the ones below)
 LAYERS: dict[str, int] = {
-    "errors": 0, "fileio": 0, "registry": 0, "validate": 0, "paths": 0, "numeric": 0,
+    "errors": 0, "fileio": 0, "registry": 0, "validate": 0, "paths": 0, "numeric": 0, "engine": 0,
     "emotion": 1, "media": 1,
     "encoders": 2, "semantic": 2,
     "affect": 3,

@@ -166,6 +166,10 @@ class EncoderUnavailableError(EncoderError):
     """An encoder cannot run here (missing optional package, weights or network)."""
 
 
+class EngineError(MoodbridgeError):
+    """An execution engine (``--engine ray``) is not installed or cannot be reached."""
+
+
 class LibraryError(MoodbridgeError):
     """A moodbridge library folder is missing, not a library, or inconsistent."""
 

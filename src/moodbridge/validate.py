@@ -101,12 +101,13 @@ def finite_matrix(x: Any, name: str, *, dtype: Any = np.float64, allow_empty: bo
 
 
 def row_norms(arr: np.ndarray) -> np.ndarray:
-    """L2 norm of each row, accumulated in float64 in chunks (bounded extra memory)."""
-    norms2 = np.empty(arr.shape[0])
-    for start in range(0, arr.shape[0], _CHECK_ROWS):
-        chunk = arr[start : start + _CHECK_ROWS].astype(np.float64)
-        norms2[start : start + len(chunk)] = np.einsum("ij,ij->i", chunk, chunk)
-    return np.sqrt(norms2)
+    """L2 norm of each row, accumulated in float64.
+
+    ``einsum`` casts in its own small buffers: no float64 copy of the rows is
+    made (that copy, freshly faulted in, cost 0.36 s of a 3.7 s EMID-scale
+    pairing), and the sums are the same.
+    """
+    return np.sqrt(np.einsum("ij,ij->i", arr, arr, dtype=np.float64))
 
 
 def unit_rows(x: Any, name: str, *, normalise: bool = True, dtype: Any = np.float32,

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Optional, TypeVar
 
 import typer
 
@@ -113,6 +113,15 @@ class LibraryModality(str, Enum):
 
 LibArg = Annotated[Path, typer.Argument(help="The library folder.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+class EngineName(str, Enum):
+    """Where a job's batches and shards run (:mod:`moodbridge.engine`)."""
+
+    local = "local"
+    ray = "ray"
+
+
+EngineOpt = Annotated[EngineName, typer.Option("--engine", help="Where the work runs: 'local' (this process) or 'ray' (a Ray cluster; pip install 'moodbridge\\[ray]').")]
+AddressOpt = Annotated[Optional[str], typer.Option("--address", help="With --engine ray: the Ray cluster (e.g. ray://head:10001); default $RAY_ADDRESS, else a local instance.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 

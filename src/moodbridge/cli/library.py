@@ -10,6 +10,9 @@ import typer
 from moodbridge.errors import display_path
 
 from moodbridge.cli._common import (
+    AddressOpt,
+    EngineName,
+    EngineOpt,
     JsonOpt,
     LibArg,
     LibraryModality,
@@ -52,6 +55,8 @@ def add(
     batch_size: Annotated[int, typer.Option(min=1, help="Files per batch and per committed transaction.")] = 16,
     follow_links: Annotated[bool, typer.Option("--follow-links", help="Also follow symbolic links whose target is outside the folder being added.")] = False,
     accept_damaged: Annotated[bool, typer.Option("--accept-damaged", help="Add audio whose checksums show damage (what decodes is kept).")] = False,
+    engine: EngineOpt = EngineName.local,
+    address: AddressOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -60,7 +65,7 @@ def add(
 
     result = add_media(lib, paths, encoders=encoder, labels=labels, path_column=path_column,
                        label_columns=label_column, batch_size=batch_size, progress=not quiet and not as_json,
-                       follow_links=follow_links, accept_damaged=accept_damaged)
+                       follow_links=follow_links, accept_damaged=accept_damaged, engine=engine.value, address=address)
     report = result.report
     assert report is not None
     if as_json:

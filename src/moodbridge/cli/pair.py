@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from moodbridge.cli._common import JsonOpt, LibArg, QuietOpt, echo_json, friendly_errors
+from moodbridge.cli._common import AddressOpt, EngineName, EngineOpt, JsonOpt, LibArg, QuietOpt, echo_json, friendly_errors
 
 # light modules: moodbridge.pairing loads torch only when its scoring names are used
 from moodbridge.pairing.defaults import DEFAULT_ALPHA, DEFAULT_K, DEFAULT_M
@@ -50,6 +50,8 @@ def pair(
     exclude_category: Annotated[Optional[list[str]], typer.Option(help=f"category filter: category label excluded (repeatable) (default: {_EXCLUDED}, as EMID).")] = None,
     space: Annotated[str, typer.Option(help="Where S is measured: 'bridge' (offline semantic bridge, centred), 'bridge-raw', or 'joint:NAME' (a space from 'align train').")] = "bridge",
     scorer: Annotated[Optional[str], typer.Option(help="adapter:DIR: a recommender from 'recommend train' whose scores replace S (the K candidates and S; E and alpha as usual).")] = None,
+    engine: EngineOpt = EngineName.local,
+    address: AddressOpt = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -69,7 +71,7 @@ def pair(
                    alpha=alpha, k=k, m=m, metric=metric.value, normalisation=normalisation.value,
                    clamp_k=clamp_k, filters=[] if no_filter else (filters or None),
                    filter_settings=settings, space=parsed if parsed.startswith("bridge") else f"joint:{parsed}",
-                   scorer=scorer)
+                   scorer=scorer, engine=engine.value, address=address)
     table, paths = job.table, job.files
     assert table is not None
     if as_json:

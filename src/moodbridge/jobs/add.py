@@ -49,6 +49,8 @@ def add_media(
     progress: bool = True,
     follow_links: bool = False,
     accept_damaged: bool = False,
+    engine: str = "local",
+    address: str | None = None,
 ) -> AddResult:
     """Add files and folders to a library (incremental, resumable) and optionally import labels.
 
@@ -70,10 +72,16 @@ def add_media(
         Follow symbolic links whose target is outside the folder being added.
     accept_damaged
         Add audio whose checksums show damage, knowingly.
+    engine, address
+        ``"local"`` (this process) or ``"ray"`` (a Ray Data pipeline on the cluster at
+        ``address``, ``RAY_ADDRESS`` or a new local one; :mod:`moodbridge.engine`).
     """
+    from moodbridge.engine import get_engine
+
+    runner = None if engine == "local" else get_engine(engine, address=address)
     with using_library(library) as lib:
         report = lib.add(list(paths), encoders=list(encoders) if encoders else None, batch_size=batch_size,
-                         progress=progress, follow_links=follow_links, accept_damaged=accept_damaged)
+                         progress=progress, follow_links=follow_links, accept_damaged=accept_damaged, engine=runner)
         imported = None
         if labels is not None:
             imported = lib.import_labels(labels, path_column=path_column,

@@ -45,6 +45,8 @@ def run_pair(
     report: bool = True,
     report_clips: int | None = 200,
     progress: bool = True,
+    engine: str = "local",
+    address: str | None = None,
     **pair_options: Any,
 ) -> PairResult:
     """Pair a library (EMID Sec. 3.1-3.2) and write pairs.csv, pairs.parquet, dataset.json and report.html.
@@ -62,10 +64,14 @@ def run_pair(
         Clips shown on the report's contact sheet.
     progress
         Progress bars (pairing shards, report thumbnails).
+    engine, address
+        ``"local"`` or ``"ray"``: where the pairing's shards of clips run (the cluster at
+        ``address``, ``RAY_ADDRESS`` or a new local one); the pairs are the same.
     **pair_options
         :func:`moodbridge.pairing.dataset.build_pairs` keywords (alpha, k, m,
         metric, normalisation, clamp_k, filters, filter_settings, space).
     """
+    from moodbridge.engine import get_engine
     from moodbridge.fileio import output_folder
     from moodbridge.pairing.dataset import build_pairs, write_outputs
     from moodbridge.pairing.defaults import DEFAULT_ALPHA
@@ -73,9 +79,10 @@ def run_pair(
     out = output_folder(out_dir, what="pair files")
     alpha = float(pair_options.get("alpha", DEFAULT_ALPHA))
     checkpoint = out / CHECKPOINT_DIR
+    runner = None if engine == "local" else get_engine(engine, address=address)
     with using_library(library) as lib:
         table = build_pairs(lib, semantic_baseline=report and alpha != 1.0, checkpoint=checkpoint,
-                            progress=progress, **pair_options)
+                            progress=progress, engine=runner, **pair_options)
     files = dict(write_outputs(table, out))
     if report:
         from moodbridge.pairing.report import write_report

@@ -12,20 +12,24 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
 
-from moodbridge.encoders import Encoder, default_encoders
+from moodbridge.encoders import Encoder, default_encoders, get_encoder
 from moodbridge.encoders.run import Failure, embed_prepared, failure_from, prepare_source
 from moodbridge.errors import display_path
 from moodbridge.library.catalogue import Catalogue
 from moodbridge.library.scan import scan_paths
 from moodbridge.media import content_hash, sniff
 from moodbridge.media.sniff import unreadable
+
+if TYPE_CHECKING:
+    from moodbridge.engine import Engine
 
 
 @dataclass
@@ -101,6 +105,9 @@ class _Loaded:
 
 EncoderChoice = dict[str, list[Encoder]]
 
+#: ``encoder key → {index in the batch → outputs or failure}``
+_Results = dict[str, dict[int, "dict[str, np.ndarray] | Failure"]]
+
 
 def add_paths(
     catalogue: Catalogue,
@@ -114,6 +121,8 @@ def add_paths(
     on_batch: Callable[[int], None] | None = None,
     follow_links: bool = False,
     accept_damaged: bool = False,
+    engine: "Engine | None" = None,
+    concurrency: int | None = None,
 ) -> AddReport:
     """Add files and folders to a library; see the module docstring.
 
@@ -139,6 +148,13 @@ def add_paths(
         Follow links whose target is outside the folder being added (see :mod:`moodbridge.library.scan`).
     accept_damaged
         Add audio whose checksums show damage, knowingly (see :func:`moodbridge.media.audio.load_audio`).
+    engine
+        Where decoding and encoding run (:mod:`moodbridge.engine`); default: this
+        process, with ``decode_workers`` threads.  With an engine, the files go
+        through its workers (:class:`IngestWorker`, ``concurrency`` of them) and
+        only this process writes the catalogue, batch by batch as results arrive.
+    concurrency
+        Workers of the engine (default: one per CPU of the cluster).
     """
     report = AddReport()
     scan = scan_paths(paths, exclude=exclude, follow_links=follow_links)
@@ -159,18 +175,25 @@ def add_paths(
         return report
     for w in work:
         w.accept_damaged = accept_damaged
-    bar = tqdm(total=len(work), desc="adding", unit="file", disable=not progress, leave=False)
     done = 0
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, decode_workers)) as pool:
-            for batch in _prefetched_batches(pool, work, batch_size):
+    with ExitStack() as stack:
+        bar = stack.enter_context(tqdm(total=len(work), desc="adding", unit="file", disable=not progress,
+                                       leave=False))
+        if engine is None:
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, decode_workers)))
+            batches: Iterable[tuple[list[_Loaded], _Results | None]] = (
+                (b, None) for b in _prefetched_batches(pool, work, batch_size))
+        else:
+            batches = _engine_batches(engine, work, batch_size, concurrency)
+        for batch, results in batches:
+            if results is None:
                 _commit_batch(catalogue, batch, report)
-                done += len(batch)
-                bar.update(len(batch))
-                if on_batch is not None:
-                    on_batch(done)
-    finally:
-        bar.close()
+            else:
+                _write_batch(catalogue, batch, results, report)
+            done += len(batch)
+            bar.update(len(batch))
+            if on_batch is not None:
+                on_batch(done)
     return report
 
 
@@ -191,6 +214,62 @@ def _record_refused(catalogue: Catalogue, refused: Sequence[Failure], report: Ad
             catalogue.record_error(conn, path=failure.path, kind=failure.kind, message=failure.message,
                                    size=size, mtime_ns=mtime_ns)
             report.failed.append(failure)
+
+
+def _work_row(work: _Work) -> dict[str, Any]:
+    """A plain, picklable description of one file's work for an engine's workers."""
+    return {"path": str(work.path), "modality": work.modality, "size": work.size, "mtime_ns": work.mtime_ns,
+            "item_id": work.item_id, "known_hash": work.known_hash, "encoders": [e.name for e in work.encoders],
+            "accept_damaged": work.accept_damaged}
+
+
+class IngestWorker:
+    """An engine worker of ``add``: decodes and embeds rows of :func:`_work_row`, never writes.
+
+    Built once per worker (its encoders, and their models, load on first use
+    and stay); each call returns, per row, its content hash, metadata, error
+    and ``encoder key → outputs``: the same computation as the single-machine
+    path, so a retried batch gives the same result.
+    """
+
+    def __call__(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        batch = [_load(_Work(Path(r["path"]), r["modality"], r["size"], r["mtime_ns"], r["item_id"],
+                             r["known_hash"], [get_encoder(n) for n in r["encoders"]], r["accept_damaged"]))
+                 for r in rows]
+        results = _embed_batch(batch)
+        return [{"path": r["path"], "content_hash": l.content_hash, "metadata": l.metadata, "error": l.error,
+                 "outputs": {key: found[i] for key, found in results.items() if i in found}}
+                for i, (r, l) in enumerate(zip(rows, batch))]
+
+
+def _engine_batches(engine: "Engine", work: list[_Work], batch_size: int,
+                    concurrency: int | None) -> Iterator[tuple[list[_Loaded], _Results]]:
+    """Batches of results from the engine's workers, as this process's loaded items and results.
+
+    One pipeline per modality, so each actor pool loads only that modality's
+    models, in batches of the smallest ``Encoder.batch_size`` among them (at
+    most ``batch_size``: musicnn 8, EfficientNet 16, MIDI descriptors 256 …).
+    A path already returned in this run (a retried batch) is dropped, so each
+    file is written and counted once.
+    """
+    by_path = {str(w.path): w for w in work}
+    seen: set[str] = set()
+    groups: dict[str, list[_Work]] = {}
+    for w in work:
+        groups.setdefault(w.modality, []).append(w)
+    for group in groups.values():
+        size = min([batch_size] + [e.batch_size for w in group for e in w.encoders])
+        for rows in engine.map_batches([_work_row(w) for w in group], IngestWorker, batch_size=max(1, size),
+                                       concurrency=concurrency):
+            rows = [r for r in rows if r["path"] not in seen]
+            seen.update(r["path"] for r in rows)
+            batch = [_Loaded(by_path[r["path"]], r["content_hash"], {}, r["metadata"], r["error"]) for r in rows]
+            results: _Results = {}
+            for i, r in enumerate(rows):
+                for key, out in r["outputs"].items():
+                    results.setdefault(key, {})[i] = out
+            if batch:
+                yield batch, results
 
 
 def _plan(catalogue: Catalogue, media: Sequence[tuple[Path, str]], choice: EncoderChoice, report: AddReport) -> list[_Work]:
@@ -266,8 +345,8 @@ def _embed(enc: Encoder, loaded: list[_Loaded]) -> dict[int, dict[str, np.ndarra
     return dict(zip(todo, rows))
 
 
-def _commit_batch(catalogue: Catalogue, batch: list[_Loaded], report: AddReport) -> None:
-    """Embed a loaded batch with each encoder and commit items, features and errors at once."""
+def _embed_batch(batch: list[_Loaded]) -> dict[str, dict[int, dict[str, np.ndarray] | Failure]]:
+    """Embed a loaded batch with each encoder it needs; an item's first encoder failure becomes its error."""
     encoders = {e.key: e for l in batch for e in l.work.encoders}
     results = {key: _embed(enc, batch) for key, enc in encoders.items()}
     for i, l in enumerate(batch):
@@ -277,6 +356,19 @@ def _commit_batch(catalogue: Catalogue, batch: list[_Loaded], report: AddReport)
                 if isinstance(r, Failure):
                     l.error = r
                     break
+    return results
+
+
+def _commit_batch(catalogue: Catalogue, batch: list[_Loaded], report: AddReport) -> None:
+    """Embed a loaded batch with each encoder and commit items, features and errors at once."""
+    _write_batch(catalogue, batch, _embed_batch(batch), report)
+
+
+def _write_batch(catalogue: Catalogue, batch: list[_Loaded],
+                 results: dict[str, dict[int, dict[str, np.ndarray] | Failure]], report: AddReport) -> None:
+    """Commit a batch's items, features and errors in one transaction (features keyed by content hash
+    and encoder key, items by path: writing the same batch twice changes nothing)."""
+    encoders = results
     with catalogue.transaction() as conn:
         for i, l in enumerate(batch):
             w = l.work

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from moodbridge.fileio import write_json_atomic
 from moodbridge.library.catalogue import Catalogue, ErrorRecord, Item
 from moodbridge.library.ingest import AddReport, EncoderChoice, add_paths
 from moodbridge.library.labels import LabelImport, import_labels_csv
+
+if TYPE_CHECKING:
+    from moodbridge.engine import Engine
 
 CATALOGUE_FILE = "catalogue.sqlite"
 MANIFEST_FILE = "moodbridge-library.json"
@@ -87,6 +90,7 @@ class Library:
         annotate: bool = True,
         follow_links: bool = False,
         accept_damaged: bool = False,
+        engine: "Engine | None" = None,
     ) -> AddReport:
         """Add files and folders; incremental and resumable (see :mod:`moodbridge.library.ingest`).
 
@@ -105,6 +109,9 @@ class Library:
             (:mod:`moodbridge.affect`), computed from the stored features.
         follow_links, accept_damaged
             See :func:`moodbridge.library.ingest.add_paths`.
+        engine
+            Run decoding and encoding on this engine's workers (:mod:`moodbridge.engine`);
+            only this process writes the catalogue.
         """
         choice: EncoderChoice | None = None
         if encoders is not None:
@@ -114,7 +121,7 @@ class Library:
                 choice.setdefault(enc.modality, []).append(enc)
         report = add_paths(self.catalogue, paths, encoders=choice, batch_size=batch_size,
                            progress=progress, exclude=self.root, follow_links=follow_links,
-                           accept_damaged=accept_damaged)
+                           accept_damaged=accept_damaged, engine=engine)
         if annotate:
             from moodbridge.library.annotate import annotate_items
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from moodbridge.engine import Engine
     from moodbridge.library import Item, Library
     from moodbridge.pairing.filters import FilterReport, FilterSettings
     from moodbridge.pairing.scores import Pairing
@@ -118,6 +119,7 @@ def build_pairs(
     semantic_baseline: bool = False,
     checkpoint: str | Path | None = None,
     progress: bool = False,
+    engine: "Engine | None" = None,
 ) -> PairTable:
     """Pair every audio clip of a library with its m best images (EMID Sec. 3.1).
 
@@ -156,8 +158,8 @@ def build_pairs(
     semantic_baseline
         Also pair with α = 1 (the same candidates, no emotional alignment: EMID
         Fig. 5's left panel), kept in ``table.semantic_only``.
-    checkpoint, progress
-        Resumable shards and a progress bar (:func:`moodbridge.pairing.pair_alphas`).
+    checkpoint, progress, engine
+        Resumable shards, a progress bar and where the shards run (:func:`moodbridge.pairing.pair_alphas`).
 
     Raises
     ------
@@ -215,7 +217,7 @@ def build_pairs(
         X, Y, space_description = semantic_embeddings(library, music, images, space)
         pairings = pair_alphas(X, Y, music_va, image_va, alphas=alphas, k=k_used, m=m, metric=metric,
                                normalisation=normalisation, normalise=True, checkpoint=checkpoint,  # type: ignore[arg-type]
-                               progress=progress)
+                               progress=progress, engine=engine)
     params = {"alpha": float(alpha), "k": int(k), "k_used": int(k_used), "m": int(m), "metric": metric,
               "normalisation": normalisation, "clamp_k": bool(clamp_k), "space": space}
     tables = [

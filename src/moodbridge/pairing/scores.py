@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -59,6 +59,9 @@ from moodbridge.numeric import Normalisation, normalise_rows
 from moodbridge.pairing.defaults import DEFAULT_ALPHA, DEFAULT_K, DEFAULT_M
 from moodbridge.pairing.pairs import Pairing
 from moodbridge.pairing.topk import DEFAULT_MEMORY_BUDGET, Backend, Candidates, check_k, top_k_candidates
+
+if TYPE_CHECKING:
+    from moodbridge.engine import Engine
 
 
 #: Clips scored at a time by :func:`pair`: E and T then take O(chunk · K)
@@ -238,6 +241,7 @@ def pair_alphas(
     clamp_k: bool = False,
     checkpoint: str | Path | None = None,
     progress: bool = False,
+    engine: "Engine | None" = None,
 ) -> list[Pairing]:
     """EMID pairing for several α at the cost of one candidate search (EMID Fig. 5 compares α = 1 and 0.6).
 
@@ -268,6 +272,12 @@ def pair_alphas(
         delete it when the result is stored.
     progress
         Show a progress bar over the shards of clips.
+    engine
+        Run the shards on this engine's workers (:mod:`moodbridge.engine`): the
+        images and their VA are sent once (the object store), each worker runs
+        the same per-shard search and scoring, and this process saves each
+        finished shard to the checkpoint and joins them in order, so the pairs
+        are bit-identical to the single-machine path's.
 
     Returns
     -------
@@ -301,10 +311,11 @@ def pair_alphas(
     search = {"k": k, "backend": backend, "memory_budget": memory_budget, "normalise": normalise, "clamp_k": clamp_k}
     scoring = {"alphas": tuple(float(a) for a in alphas), "m": m, "metric": metric, "centre": centre,
                "normalisation": normalisation}
-    if checkpoint is None and not progress:
+    if checkpoint is None and not progress and engine is None:
         candidates = top_k_candidates(music, images, **search)
         return _score_candidates(candidates, music_va, image_va, **scoring)
-    return _pair_in_shards(music, images, music_va, image_va, search, scoring, checkpoint=checkpoint, progress=progress)
+    return _pair_in_shards(music, images, music_va, image_va, search, scoring, checkpoint=checkpoint,
+                           progress=progress, engine=engine)
 
 
 def pair_candidates(
@@ -355,13 +366,22 @@ def _score_candidates(
     return [_concatenate(p, _CLIP_CHUNK) for p in parts]
 
 
+def _pair_shard(shard: tuple[np.ndarray, np.ndarray], images: np.ndarray, image_va: np.ndarray,
+                search: dict, scoring: dict) -> list[Pairing]:
+    """One shard of clips (embeddings, VA): its top-K search and its scoring, one pairing per α."""
+    music, music_va = shard
+    candidates = top_k_candidates(music, images, **{**search, "normalise": False})
+    return _score_candidates(candidates, music_va, image_va, **scoring)
+
+
 def _pair_in_shards(
     music: ArrayLike, images: ArrayLike, music_va: np.ndarray, image_va: np.ndarray,
-    search: dict, scoring: dict, *, checkpoint: str | Path | None, progress: bool,
+    search: dict, scoring: dict, *, checkpoint: str | Path | None, progress: bool, engine: "Engine | None" = None,
 ) -> list[Pairing]:
-    """:func:`pair_alphas` shard by shard of clips, with a progress bar and optional checkpoints."""
+    """:func:`pair_alphas` shard by shard of clips, with a progress bar, optional checkpoints and engine."""
     from tqdm.auto import tqdm
 
+    from moodbridge.engine import LocalEngine
     from moodbridge.pairing.checkpoint import ShardCheckpoint, run_key
     from moodbridge.pairing.topk import validate_embeddings
 
@@ -375,19 +395,23 @@ def _pair_in_shards(
                       {**search, **scoring, "shard": shard})
         store = ShardCheckpoint(checkpoint, key)
     resumed = set(store.done()) if store is not None else set()
-    parts: list[list[Pairing]] = []
+    starts = list(range(0, x.shape[0], shard))
+    parts: dict[int, list[Pairing]] = {}
     with tqdm(total=x.shape[0], desc="pair", unit="clip", disable=not progress, leave=False) as bar:
-        for i, r0 in enumerate(range(0, x.shape[0], shard)):
-            rows = slice(r0, r0 + shard)
-            found = store.load(i) if store is not None and i in resumed else None
-            if found is None:
-                candidates = top_k_candidates(x[rows], y, **{**search, "normalise": False})
-                found = _score_candidates(candidates, music_va[rows], image_va, **scoring)
-                if store is not None:
-                    store.save(i, found)
-            parts.append(found)
-            bar.update(len(x[rows]))
-    return [_concatenate([p[j] for p in parts], shard) for j in range(len(scoring["alphas"]))]
+        for i in sorted(resumed & set(range(len(starts)))):
+            found = store.load(i) if store is not None else None
+            if found is not None:
+                parts[i] = found
+                bar.update(min(shard, x.shape[0] - starts[i]))
+        todo = [i for i in range(len(starts)) if i not in parts]
+        tasks = [(x[starts[i] : starts[i] + shard], music_va[starts[i] : starts[i] + shard]) for i in todo]
+        for j, found in (engine or LocalEngine()).map_tasks(_pair_shard, tasks, shared=(y, image_va, search, scoring)):
+            if store is not None:
+                store.save(todo[j], found)
+            parts[todo[j]] = found
+            bar.update(len(tasks[j][0]))
+    ordered = [parts[i] for i in range(len(starts))]
+    return [_concatenate([p[j] for p in ordered], shard) for j in range(len(scoring["alphas"]))]
 
 
 def _concatenate(parts: list[Pairing], chunk: int) -> Pairing:

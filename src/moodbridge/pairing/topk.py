@@ -15,11 +15,14 @@ never builds it:
 ``backend="torch"`` (:func:`_torch_top_k`)
     Streams over music blocks and, inside each, over image blocks.  A block of
     scores is one ``torch.matmul`` into a reused buffer.  The first (narrow)
-    image block of a music block is reduced with ``torch.topk``; every later
-    block is only *filtered* against each row's running K-th best score (a
-    single comparison pass, cheap next to the matmul), and the few survivors
-    are merged into the running top-K.  Scores travel as unique int64 keys
-    (score bits, then image index), so every ``topk`` is exact and
+    image block of a music block gives each row's K-th best score
+    (``torch.topk`` on the floats); every block is then only *filtered*
+    against each row's running K-th best (one compare pass and one
+    ``flatnonzero``, cheap next to the matmul), and the few survivors are
+    merged into the running top-K (``np.partition``), all in single-threaded
+    numpy: torch's thread pool runs only the matmul and the first block's
+    ``topk``, and never changes size between matmuls.  Scores travel as unique int64 keys (score
+    bits, then image index), so every partial sort is exact and
     deterministic.  Memory is bounded by the block buffers,
     chosen from ``memory_budget`` (:func:`block_shape`), whatever ``N_M · N_I``.
 ``backend="faiss"`` (:func:`_faiss_top_k`)
@@ -48,7 +51,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -79,7 +81,7 @@ _LOW_31 = 0x7FFFFFFF
 _LOW_32 = 0xFFFFFFFF
 
 #: Padding key, below every real key.
-_NO_KEY = torch.iinfo(torch.int64).min
+_NO_KEY = np.iinfo(np.int64).min
 
 #: Bytes per entry of the merge temporaries (values, indices, their concatenation, the sort).
 _MERGE_BYTES_PER_ENTRY = 40
@@ -196,104 +198,81 @@ def block_shape(n_music: int, n_images: int, k: int, memory_budget: int = DEFAUL
     return music_block, image_block
 
 
-def _keys(values: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+def _keys(values: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """Unique int64 sort keys: larger for a higher score, then for a lower column.
 
     The float32 score's bits are mapped to an order-preserving int32 (``-0.0``
     first made ``+0.0``) in the high half; ``2³² − 1 − column`` fills the low
-    half.  Distinct keys make ``torch.topk`` exact and deterministic, and it is
-    several times faster than a stable sort.
+    half.  Distinct keys make a partial sort (``np.partition``) exact and
+    deterministic.
     """
-    bits = (values + 0.0).view(torch.int32)
-    ordered = torch.where(bits >= 0, bits, bits ^ _LOW_31).to(torch.int64)
-    return (ordered << 32) | (_LOW_32 - columns)
+    bits = (np.asarray(values, dtype=np.float32) + np.float32(0.0)).view(np.int32)
+    ordered = np.where(bits >= 0, bits, bits ^ np.int32(_LOW_31)).astype(np.int64)
+    return (ordered << 32) | (_LOW_32 - np.asarray(columns, dtype=np.int64))
 
 
-def _decode(keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _decode(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scores and columns back from :func:`_keys`."""
-    high = (keys >> 32).to(torch.int32)
-    values = torch.where(high >= 0, high, high ^ _LOW_31).view(torch.float32)
+    high = (keys >> 32).astype(np.int32)
+    values = np.where(high >= 0, high, high ^ np.int32(_LOW_31)).view(np.float32)
     return values, _LOW_32 - (keys & _LOW_32)
 
 
-def _first_block(scores: torch.Tensor, k: int, offset: int, capacity: int) -> torch.Tensor:
-    """Keys of the exact top-k of a score block (unsorted), in row chunks whose
-    temporaries stay within :data:`_MERGE_SHARE` bytes per ``capacity`` entry."""
-    columns = torch.arange(offset, offset + scores.shape[1])
-    chunk = max(1, capacity * _MERGE_SHARE // (_MERGE_BYTES_PER_ENTRY * scores.shape[1]))
-    parts = [
-        torch.topk(_keys(scores[r0 : r0 + chunk], columns), k, dim=1, sorted=False).values
-        for r0 in range(0, scores.shape[0], chunk)
-    ]
-    return parts[0] if len(parts) == 1 else torch.cat(parts)
-
-
-def _sorted(keys: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+def _sorted(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scores and indices of key rows, best first."""
-    values, indices = _decode(torch.sort(keys, dim=1, descending=True).values)
-    return values.numpy(), indices.numpy()
+    return _decode(np.sort(keys, axis=1)[:, ::-1])
 
 
-def _threshold(keys: torch.Tensor) -> torch.Tensor:
+def _threshold(keys: np.ndarray) -> np.ndarray:
     """Each row's K-th best score, ``(rows, 1)``."""
-    return _decode(keys.min(dim=1, keepdim=True).values)[0]
+    return _decode(keys.min(axis=1, keepdims=True))[0]
 
 
-def _merge(keys: torch.Tensor, scores: torch.Tensor, mask: torch.Tensor, offset: int) -> torch.Tensor:
-    """Merge the block entries that beat each row's K-th best into the running top-K keys.
+def _survivors(scores: torch.Tensor, threshold: np.ndarray, mask: np.ndarray, offset: int,
+               *, inclusive: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (ascending) and keys of the block entries above (``inclusive``: at least) each row's threshold.
 
-    All running indices are below ``offset``, so an entry equal to the K-th
-    best loses the tie: only entries strictly above it can enter.  Rows are
-    merged in chunks whose temporaries stay within :data:`_MERGE_SHARE` bytes
-    per score entry.
+    The only per-entry work besides the matmul: one compare pass and one
+    ``flatnonzero`` over the mask, in single-threaded numpy (measured on the
+    shared 2-core machine: 27 ms per 4096 × 4096 block against 39 ms for
+    torch's two-thread ``gt`` + ``nonzero``, whose threads wait on each other
+    when a core is busy); the few survivors are gathered with ``take``.
     """
-    torch.gt(scores, _threshold(keys), out=mask)  # whole-block ops: every thread helps
-    hits = mask.nonzero()
-    if hits.shape[0] == 0:
+    block = scores.numpy()
+    (np.greater_equal if inclusive else np.greater)(block, threshold, out=mask)
+    flat = np.flatnonzero(mask)
+    rows, cols = np.divmod(flat, block.shape[1])
+    return rows, _keys(block.ravel().take(flat), cols + offset)
+
+
+def _merge(keys: np.ndarray, rows: np.ndarray, hit_keys: np.ndarray, budget: int) -> np.ndarray:
+    """Merge survivor keys (with their ascending rows) into each row's running top-K keys.
+
+    Single-threaded numpy on the few survivors (no torch thread-pool wake-ups
+    or thread-count switches between matmuls); rows go in chunks whose
+    temporaries stay within ``budget`` bytes.
+    """
+    if len(rows) == 0:
         return keys
-    with _single_thread():
-        return _merge_hits(keys, scores, hits, offset)
-
-
-def _merge_hits(keys: torch.Tensor, scores: torch.Tensor, hits: torch.Tensor, offset: int) -> torch.Tensor:
-    """The row-wise part of :func:`_merge`: small ops on the few entries that beat the K-th best."""
     n_rows, k = keys.shape
-    counts = torch.bincount(hits[:, 0], minlength=n_rows)
+    counts = np.bincount(rows, minlength=n_rows)
     width = int(counts.max())
-    hit_keys = _keys(scores[hits[:, 0], hits[:, 1]], hits[:, 1] + offset)
-    chunk = max(1, scores.numel() * _MERGE_SHARE // (_MERGE_BYTES_PER_ENTRY * (k + width)))
-    ends = torch.cumsum(counts, 0)
-    parts = []
+    chunk = max(1, budget // (_MERGE_BYTES_PER_ENTRY * (k + width)))
+    starts = np.cumsum(counts) - counts
+    out = np.empty_like(keys)
     for r0 in range(0, n_rows, chunk):
         r1 = min(n_rows, r0 + chunk)
-        h0, h1 = (int(ends[r0 - 1]) if r0 else 0), int(ends[r1 - 1])
-        padded = torch.full((r1 - r0, width), _NO_KEY)
-        rows = hits[h0:h1, 0] - r0
-        padded[rows, torch.arange(h0, h1) - (ends[r0:r1] - counts[r0:r1])[rows]] = hit_keys[h0:h1]
-        parts.append(torch.topk(torch.cat([keys[r0:r1], padded], 1), k, dim=1, sorted=False).values)
-    return parts[0] if len(parts) == 1 else torch.cat(parts)
-
-
-@contextmanager
-def _single_thread() -> Iterator[None]:
-    """Run torch ops on one thread.
-
-    The bookkeeping between matmuls is light; on a busy machine, waking a
-    second thread for each small op costs far more than the op (measured 30x).
-    Whole-block ops (the threshold compare and ``nonzero`` of :func:`_merge`)
-    keep every thread: on an idle 2-core machine that took the top-K from
-    1.15x to 1.05x one dense matmul at EMID scale.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+        h0, h1 = int(starts[r0]), int(starts[r1 - 1] + counts[r1 - 1])
+        both = np.full((r1 - r0, k + width), _NO_KEY, dtype=np.int64)
+        both[:, :k] = keys[r0:r1]
+        local = rows[h0:h1] - r0
+        both[local, k + np.arange(h0, h1) - starts[r0:r1][local]] = hit_keys[h0:h1]
+        out[r0:r1] = np.partition(both, width, axis=1)[:, width:]
+    return out
 
 
 def _image_spans(n_images: int, k: int, image_block: int) -> Iterator[tuple[int, int]]:
-    """Column ranges of the image blocks: a narrow first one (``torch.topk`` on it
+    """Column ranges of the image blocks: a narrow first one (its ``torch.topk``
     is the costliest step per entry), then doubling up to ``image_block``, so
     that each block holds about K entries per row that beat the running K-th
     best (random order) and the merges stay small."""
@@ -310,22 +289,24 @@ def _torch_top_k(music: np.ndarray, images: np.ndarray, k: int, music_block: int
     out_i = np.empty((n_music, k), dtype=np.int64)
     out_v = np.empty((n_music, k), dtype=np.float32)
     score_buf = torch.empty(music_block * image_block)
-    mask_buf = torch.empty(music_block * image_block, dtype=torch.bool)
+    mask_buf = np.empty(music_block * image_block, dtype=bool)
+    budget = score_buf.numel() * _MERGE_SHARE
     with torch.inference_mode():
         for r0 in range(0, n_music, music_block):
             xb = x[r0 : r0 + music_block]
             rows = xb.shape[0]
-            keys = None
+            keys = np.full((rows, k), _NO_KEY, dtype=np.int64)
             for c0, c1 in _image_spans(n_images, k, image_block):
                 scores = score_buf[: rows * (c1 - c0)].view(rows, c1 - c0)
                 torch.matmul(xb, y[c0:c1].T, out=scores)
-                if keys is None:
-                    with _single_thread():
-                        keys = _first_block(scores, k, c0, score_buf.numel())
+                if c0 == 0:  # the first block's K-th best bounds the final K-th best from below
+                    threshold = torch.topk(scores, k, dim=1, sorted=False).values.amin(1, keepdim=True).numpy()
                 else:
-                    keys = _merge(keys, scores, mask_buf[: rows * (c1 - c0)].view(rows, c1 - c0), c0)
-            with _single_thread():
-                out_v[r0 : r0 + rows], out_i[r0 : r0 + rows] = _sorted(keys)
+                    threshold = _threshold(keys)
+                mask = mask_buf[: rows * (c1 - c0)].reshape(rows, c1 - c0)
+                hit_rows, hit_keys = _survivors(scores, threshold, mask, c0, inclusive=c0 == 0)
+                keys = _merge(keys, hit_rows, hit_keys, budget)
+            out_v[r0 : r0 + rows], out_i[r0 : r0 + rows] = _sorted(keys)
     return Candidates(indices=out_i, scores=out_v, backend="torch")
 
 
@@ -345,7 +326,7 @@ def _faiss_top_k(music: np.ndarray, images: np.ndarray, k: int) -> Candidates:
             music_block, image_block = block_shape(len(ambiguous), images.shape[0], k)
             exact = _torch_top_k(music[ambiguous], images, k, music_block, image_block)
             values[ambiguous], cols[ambiguous] = exact.scores, exact.indices
-    v, c = _sorted(_keys(torch.from_numpy(values), torch.from_numpy(cols.astype(np.int64))))
+    v, c = _sorted(_keys(values, cols))
     return Candidates(indices=c, scores=v, backend="faiss")
 
 
@@ -476,7 +457,7 @@ def ivf_top_k(
         music_block, image_block = block_shape(len(missing), y.shape[0], k)
         exact = _torch_top_k(x[missing], y, k, music_block, image_block)
         values[missing], cols[missing] = exact.scores, exact.indices
-    v, c = _sorted(_keys(torch.from_numpy(values), torch.from_numpy(cols.astype(np.int64))))
+    v, c = _sorted(_keys(values, cols))
     candidates = Candidates(indices=c, scores=v, backend="faiss-ivf")
     recall = math.nan
     if recall_sample > 0:
