@@ -31,6 +31,10 @@ def test_demo_builds_library_from_packaged_media(tmp_path):
     assert not (tmp_path / "pairs" / ".pairing-checkpoint").exists()  # removed once the job finished
     assert "filter text: dropped 1 of 17 images (page.png" in res.stdout
     assert "EMID pairing" in res.stdout
+    # a piece generated for one photo, next to the report (moodbridge generate, EIMG)
+    generated = tmp_path / "pairs" / "chelsea-generated"
+    assert generated.with_suffix(".mid").stat().st_size > 100 and generated.with_suffix(".wav").stat().st_size > 10_000
+    assert "generated for chelsea.png" in res.stdout
     with Library.open(tmp_path / "library") as lib:
         assert lib.catalogue.counts_by_modality() == {"image": 17, "audio": 28}
         moods = {it.labels.get("mood") for it in lib.items(modality="audio")}

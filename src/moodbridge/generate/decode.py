@@ -20,14 +20,14 @@ from moodbridge.generate.model import MusicVAE
 from moodbridge.generate.roll import N_PITCHES, STEPS_PER_BAR, TEMPO_RANGE, Roll
 from moodbridge.generate.tensors import controls_to
 
-__all__ = ["DEFAULT_TEMPERATURE", "decode_bars"]
+__all__ = ["DEFAULT_SUSTAIN", "DEFAULT_TEMPERATURE", "decode_bars"]
 
 #: sharpness of the onset draw (lower: closer to taking the k most likely cells); this and
-#: :data:`DEFAULT_SUSTAIN` were set so that decoded *training* windows match the training
-#: clips' pitch entropy and polyphony rate (docs/generate.md)
-DEFAULT_TEMPERATURE = 0.85
+#: :data:`DEFAULT_SUSTAIN` were set so that pieces decoded for training VA points match the
+#: training clips' pitch entropy and polyphony rate (never by the judge; docs/generate.md)
+DEFAULT_TEMPERATURE = 0.6
 #: a note lasts while its sustain probability stays above this
-DEFAULT_SUSTAIN = 0.22
+DEFAULT_SUSTAIN = 0.1
 
 
 def decode_bars(

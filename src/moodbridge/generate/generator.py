@@ -22,7 +22,7 @@ import numpy as np
 
 from moodbridge.errors import InvalidValueError
 from moodbridge.generate.bundle import load_bundle
-from moodbridge.generate.decode import decode_bars
+from moodbridge.generate.decode import DEFAULT_SUSTAIN, DEFAULT_TEMPERATURE, decode_bars
 from moodbridge.generate.roll import STEPS_PER_BAR, Roll
 
 __all__ = ["LATENT_NOISE", "Generator", "bars_for_seconds"]
@@ -107,10 +107,12 @@ class Generator:
                                         torch.zeros(1))
         return float(controls_to(c.numpy())[1][0])
 
-    def compose(self, latents: np.ndarray, seconds: Sequence[float], *, seed: int = 0) -> Roll:
+    def compose(self, latents: np.ndarray, seconds: Sequence[float], *, seed: int = 0,
+                temperature: float = DEFAULT_TEMPERATURE, sustain_threshold: float = DEFAULT_SUSTAIN) -> Roll:
         """One piece with a section per latent (``(S, latent)``), section ``i`` lasting about ``seconds[i]``.
 
-        The seed draws the latent perturbation (:data:`LATENT_NOISE`) and the onsets.
+        The seed draws the latent perturbation (:data:`LATENT_NOISE`) and the onsets;
+        ``temperature`` and ``sustain_threshold`` are :func:`~moodbridge.generate.decode.decode_bars`'s.
         """
         latents = np.asarray(latents, dtype=np.float64)
         if latents.ndim != 2 or len(latents) != len(seconds) or len(latents) == 0:
@@ -130,7 +132,8 @@ class Generator:
             bars[b - 1] = (1 - w_out) * a + w_out * c
             if b + 1 <= len(bars) and (i + 1 >= len(starts) or starts[i + 1] > b + 1):
                 bars[b] = (1 - w_in) * a + w_in * c
-        return decode_bars(self.vae, bars, rng=rng, sections=tuple(starts))
+        return decode_bars(self.vae, bars, rng=rng, sections=tuple(starts), temperature=temperature,
+                           sustain_threshold=sustain_threshold)
 
     @staticmethod
     def seconds_of(roll: Roll) -> float:

@@ -122,3 +122,25 @@ def evaluate_generation(eimg_dir: str | Path, emotion6_dir: str | Path, *, weigh
                                "n_test_clips": len(test_idx)}
     results["n_targets"] = {"va_points": len(va_targets), "images": len(img_targets)}
     return results
+
+
+def main() -> None:  # pragma: no cover - a command, not run-time code
+    """``python -m moodbridge.train.generation_eval --eimg DIR --emotion6 DIR [--targets 60] [--json F]``."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description="EIMG Tables V/VII for the shipped generator (docs/results.md)")
+    parser.add_argument("--eimg", default="../shared/data/eimg")
+    parser.add_argument("--emotion6", default="../shared/data/emotion6")
+    parser.add_argument("--targets", type=int, default=60)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    results = evaluate_generation(args.eimg, args.emotion6, n_targets=args.targets)
+    text = json.dumps(results, indent=1, sort_keys=True)
+    if args.json:
+        Path(args.json).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
