@@ -40,7 +40,8 @@ generate_app = typer.Typer(
          "moodbridge generate IMAGE --out piece.mid [--wav piece.wav] [--seconds 15] [--seed N] [--json]\n\n"
          "moodbridge generate --va V,A --out piece.mid ...\n\n"
          "moodbridge generate PHOTO_DIR --slideshow --seconds-per-image 6 --out soundtrack.mid --wav soundtrack.wav\n\n"
-         "moodbridge generate train --data ../shared/data/eimg --emotion6 ../shared/data/emotion6 -o DIR",
+         "moodbridge generate train --data ../shared/data/eimg --emotion6 ../shared/data/emotion6 -o DIR\n\n"
+         "All options of a piece: moodbridge generate piece --help",
 )
 
 

@@ -7,9 +7,11 @@ replacement with weights ``p^(1/T)`` (temperature ``T``); a note lasts while
 its sustain probability stays above :data:`DEFAULT_SUSTAIN`.  Keeping the expected count
 keeps the density the model learned (a plain 0.5 threshold on a blurry VAE
 output drops most notes); the seeded draw makes different seeds give
-different pieces from the same latent.  The Gumbel noise is drawn once per
-bar position of the 4-bar cycle, so bars with the same latent and position
-repeat (a 4-bar phrase, as in the training music), which keeps the groove.
+different pieces from the same latent.  The noise is drawn once per bar
+position of the 4-bar cycle, so bars with the same latent and position repeat
+(a 4-bar phrase), and the four positions share most of it
+(:data:`SHARED_NOISE`), so consecutive bars keep a common rhythm — the groove
+consistency of real music, which independent draws per bar lose.
 """
 from __future__ import annotations
 
@@ -22,12 +24,15 @@ from moodbridge.generate.tensors import controls_to
 
 __all__ = ["DEFAULT_SUSTAIN", "DEFAULT_TEMPERATURE", "decode_bars"]
 
-#: sharpness of the onset draw (lower: closer to taking the k most likely cells); this and
-#: :data:`DEFAULT_SUSTAIN` were set so that pieces decoded for training VA points match the
-#: training clips' pitch entropy and polyphony rate (never by the judge; docs/generate.md)
-DEFAULT_TEMPERATURE = 0.6
+#: sharpness of the onset draw (lower: closer to taking the k most likely cells); this,
+#: :data:`SHARED_NOISE` and :data:`DEFAULT_SUSTAIN` were set so that pieces decoded for training
+#: VA points match the training clips' pitch entropy, polyphony rate and 16th-grid groove
+#: (never by the judge; docs/generate.md)
+DEFAULT_TEMPERATURE = 1.6
+#: share of the onset noise common to the four bar positions (a mix of Gumbel draws)
+SHARED_NOISE = 0.85
 #: a note lasts while its sustain probability stays above this
-DEFAULT_SUSTAIN = 0.1
+DEFAULT_SUSTAIN = 0.08
 
 
 def decode_bars(
@@ -48,7 +53,9 @@ def decode_bars(
     n_bars = probs.shape[0]
     onset = np.zeros((n_bars, STEPS_PER_BAR, N_PITCHES), dtype=bool)
     cycle = vae.config.bars
-    gumbel = rng.gumbel(size=(cycle, STEPS_PER_BAR * N_PITCHES))
+    own = rng.gumbel(size=(cycle, STEPS_PER_BAR * N_PITCHES))
+    shared = rng.gumbel(size=(1, STEPS_PER_BAR * N_PITCHES))
+    gumbel = np.sqrt(SHARED_NOISE) * shared + np.sqrt(1.0 - SHARED_NOISE) * own
     for b in range(n_bars):
         p = probs[b, 0].ravel()
         k = max(1, int(round(p.sum())))  # at least one onset: every bar, and so every latent, makes music
