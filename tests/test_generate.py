@@ -263,3 +263,24 @@ def test_cli_generate_json_and_train_help(tmp_path) -> None:
     assert help_.returncode == 0 and "--data" in help_.stdout
     top = run_cli("generate", "--help")
     assert top.returncode == 0 and "train" in top.stdout and "--slideshow" in top.stdout
+
+
+def test_training_steps_run_and_reject_unknown_terms() -> None:
+    """Mechanics only (synthetic arrays): the projector and direct-MLP trainers run a few seeded steps."""
+    import torch
+
+    from moodbridge.train.generation import train_direct, train_projectors
+
+    rng = np.random.default_rng(0)
+    v, va_m = rng.standard_normal((64, 32)), rng.uniform(-1, 1, (64, 2))
+    x, va_x = rng.standard_normal((48, 10)), rng.uniform(-1, 1, (48, 2))
+    nets = train_projectors(v, va_m, x, va_x, steps=3, batch=32, progress=False)
+    with torch.no_grad():
+        z = nets["img"](torch.as_tensor(x[:5], dtype=torch.float32))
+    assert torch.allclose(z.norm(dim=1), torch.ones(5), atol=1e-5)  # the shared space is the unit sphere
+    again = train_projectors(v, va_m, x, va_x, steps=3, batch=32, progress=False)
+    for a, b in zip(nets["deproj"].parameters(), again["deproj"].parameters()):
+        assert torch.equal(a, b)  # seeded
+    assert train_direct(v, va_m, x, va_x, steps=2, batch=16)(torch.zeros(2, 10)).shape == (2, 32)
+    with pytest.raises(InvalidValueError, match="terms"):
+        train_projectors(v, va_m, x, va_x, terms=("intra_z",), steps=1, progress=False)

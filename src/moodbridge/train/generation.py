@@ -218,13 +218,12 @@ def train_projectors(v_mus: np.ndarray, va_mus: np.ndarray, x_img: np.ndarray, v
     import torch
     from tqdm.auto import tqdm
 
-    from moodbridge.align.losses import LOSSES, eimg_terms, va_rank_sets
+    from moodbridge.align.losses import eimg_terms, va_rank_sets  # LOSSES['eimg'] is these terms summed
     from moodbridge.generate.model import Projector
 
     bad = set(terms) - set(TERMS)
     if bad or not terms:
         raise InvalidValueError(f"terms must be a non-empty subset of {TERMS}, got {list(terms)}")
-    assert LOSSES.get("eimg") is not None  # the registry's total is eimg_terms summed (align/losses.py)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     img = Projector(x_img.shape[1], shared, layers=3)
@@ -355,11 +354,9 @@ def train_generator(eimg_dir: str | Path, emotion6_dir: str | Path, out: str | P
     nets = train_projectors(v_mus, train_w["va"], x_img[tr], images["va"][tr], steps=steps, seed=seed,
                             progress=progress)
     timings["projectors_s"] = time.perf_counter() - t0
-    from moodbridge.generate.model import VAEConfig
-
     meta = {
         "paper": "Wang, Chen, Li, Continuous Emotion-Based Image-to-Music Generation, IEEE TMM 2023",
-        "vae_config": vae.config.to_dict() if hasattr(vae, "config") else VAEConfig().to_dict(),
+        "vae_config": vae.config.to_dict(),
         "dims": {"image": int(x_img.shape[1]), "shared": int(nets["img"].net[-1].out_features)},
         "seed": seed, "epochs": epochs, "steps": steps, "split_fractions": SPLIT_FRACTIONS,
         "reconstruction": recon, "judge_test": judge["test"], "timings": timings,
