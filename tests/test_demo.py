@@ -32,6 +32,10 @@ def test_demo_builds_library_from_packaged_media(tmp_path):
     assert "filter text: dropped 1 of 17 images (page.png" in res.stdout
     assert "EMID pairing" in res.stdout
     assert f"moodbridge serve {tmp_path / 'library'} --pairs {tmp_path / 'pairs'}" in res.stdout  # the way to the web app
+    # a piece generated for one photo, next to the report (moodbridge generate, EIMG)
+    generated = tmp_path / "pairs" / "chelsea-generated"
+    assert generated.with_suffix(".mid").stat().st_size > 100 and generated.with_suffix(".wav").stat().st_size > 10_000
+    assert "generated for chelsea.png" in res.stdout
     with Library.open(tmp_path / "library") as lib:
         assert lib.catalogue.counts_by_modality() == {"image": 17, "audio": 28}
         moods = {it.labels.get("mood") for it in lib.items(modality="audio")}

@@ -48,6 +48,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "VA": ("moodbridge.emotion", "VA"),
     "estimate": ("moodbridge.jobs.emotion", "estimate"),
     "pair": ("moodbridge.jobs.pair", "run_pair"),
+    "generate": ("moodbridge.jobs.generate", "run_generate"),
+    "slideshow": ("moodbridge.jobs.generate", "run_slideshow"),
     "expand": ("moodbridge.jobs.expand", "run_expand"),
     "search": ("moodbridge.jobs.search", "run_search"),
     "train_space": ("moodbridge.jobs.align", "train_space"),

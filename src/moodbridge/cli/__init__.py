@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from moodbridge.cli import align, arc, demo, emotion, expand, library, pair, recommend, search, serve, study
+from moodbridge.cli import align, arc, demo, emotion, expand, generate, library, pair, recommend, search, serve, study
 from moodbridge.cli._common import EXIT_CODES_HELP
 
 __all__ = ["app", "main"]
@@ -18,7 +18,7 @@ __all__ = ["app", "main"]
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help=f"Match images and music by the emotion they evoke.\n\n{EXIT_CODES_HELP}")
 
-for _module in (library, emotion, pair, expand, search, align, recommend, arc, study, serve, demo):
+for _module in (library, emotion, pair, expand, search, align, recommend, arc, generate, study, serve, demo):
     _module.register(app)
 
 

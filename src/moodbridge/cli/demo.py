@@ -48,6 +48,11 @@ def demo(
         echo(f"  {Path(row.clip_path).name:<32} -> {Path(row.image_path).name:<22} T {row.T:.2f}")
     echo(f"pairs: {result.files['csv']}")
     echo(f"report: {result.files['report']}")
+    if result.generated is not None:
+        g = result.generated
+        echo(f"generated for {Path(g.source).name}: target valence {g.target_va[0][0]:+.2f}, arousal "
+             f"{g.target_va[0][1]:+.2f}; the judge hears {g.heard_va[0]:+.2f}, {g.heard_va[1]:+.2f}")
+        echo(f"  {result.files['generated_midi']}  {result.files['generated_wav']}")
     echo("")
     assert result.media is not None
     echo(f"try: moodbridge ls {result.library}   |   moodbridge info {result.library} chelsea.png")

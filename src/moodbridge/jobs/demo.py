@@ -15,6 +15,7 @@ from typing import Any
 from moodbridge.errors import LibraryError
 from moodbridge.fileio import atomic_path
 from moodbridge.jobs.base import JobResult
+from moodbridge.jobs.generate import GenerateResult, run_generate
 from moodbridge.jobs.pair import PairResult, run_pair
 from moodbridge.library import AddReport, Library
 from moodbridge.library.describe import describe_item
@@ -79,6 +80,7 @@ class DemoResult(JobResult):
     photos: list[tuple[str, list[tuple[str, float]]]] = field(default_factory=list)
     music: list[tuple[str, str, list[tuple[str, float]]]] = field(default_factory=list)
     pairing: PairResult | None = None
+    generated: GenerateResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
@@ -91,11 +93,16 @@ class DemoResult(JobResult):
                 "added": len(self.add.added) if self.add else 0,
                 "photos": [{"name": n, "top_classes": t} for n, t in self.photos],
                 "music": [{"name": n, "mood": m, "top_tags": t} for n, m, t in self.music],
-                "best_pairs": best, "files": {k: str(v) for k, v in self.files.items()}}
+                "best_pairs": best, "files": {k: str(v) for k, v in self.files.items()},
+                "generated": None if self.generated is None else {
+                    "source": Path(self.generated.source).name, "target_va": self.generated.target_va[0],
+                    "heard_va": self.generated.heard_va}}
 
 
 #: the demo's pairing: EMID's alpha, K and m scaled down to 28 clips and 16 photos
 DEMO_PAIRING = {"alpha": 0.6, "k": 10, "m": 3}
+#: the demo photo a piece is generated for (EIMG, ``moodbridge generate``), and its length in seconds
+DEMO_GENERATE = ("chelsea.png", 8.0)
 
 
 def run_demo(directory: str | Path = "demo-library", *, progress: bool = True) -> DemoResult:
@@ -120,7 +127,14 @@ def run_demo(directory: str | Path = "demo-library", *, progress: bool = True) -
             tops = desc["encoders"].get("musicnn-mtt", {}).get("top_tag_probs_mean", [])
             result.music.append((item.name, item.labels.get("mood", "?"), tops))
         result.pairing = run_pair(library, root / "pairs", progress=progress, **DEMO_PAIRING)
-    result.files = dict(result.pairing.files)
+        result.files = dict(result.pairing.files)
+        photo = next((it for it in library.items(modality="image") if it.name == DEMO_GENERATE[0]), None)
+        if photo is not None:
+            folder = Path(result.files["report"]).parent
+            stem = Path(photo.name).stem
+            result.generated = run_generate(library, Path(photo.path), out=folder / f"{stem}-generated.mid",
+                                            wav=folder / f"{stem}-generated.wav", seconds=DEMO_GENERATE[1])
+            result.files.update({f"generated_{k}": v for k, v in result.generated.files.items()})
     return result
 
 
