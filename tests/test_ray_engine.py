@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from moodbridge.library import Library
+from moodbridge.library.catalogue import path_of
 from moodbridge.pairing import pair_alphas
 from moodbridge.pairing.dataset import build_pairs
 from realmedia import write_photo_crops, write_photos, write_tracks
@@ -67,13 +68,13 @@ def _features(library: Library) -> dict[tuple[str, str, str], np.ndarray]:
     with sqlite3.connect(library.root / "catalogue.sqlite") as conn:
         rows = conn.execute("SELECT i.path, f.encoder, f.output, f.dtype, f.shape, f.data FROM items i "
                             "JOIN features f ON f.content_hash = i.content_hash").fetchall()
-    return {(Path(p).name, enc, out): np.frombuffer(data, dtype=dtype).reshape(json.loads(shape))
+    return {(Path(path_of(p)).name, enc, out): np.frombuffer(data, dtype=dtype).reshape(json.loads(shape))
             for p, enc, out, dtype, shape, data in rows}
 
 
 def _paths(root: Path) -> list[str]:
     with sqlite3.connect(root / "catalogue.sqlite") as conn:
-        return [r[0] for r in conn.execute("SELECT path FROM items")]
+        return [path_of(r[0]) for r in conn.execute("SELECT path FROM items")]
 
 
 def _assert_same_library(got: Library, expected: Library) -> None:

@@ -2,7 +2,7 @@
 
 Until that job is installed the image page says "generation not installed"
 and offers nothing, and ``POST /generate`` answers 404 saying so.  The job is
-expected to provide ``run_generate(library, image, *, out) -> result`` with
+expected to provide ``run_generate(library, image, *, out, wav) -> result`` with
 ``result.files`` holding ``"midi"`` and ``"wav"`` paths; the page then plays
 the WAV and links both files.  The image is a library item (by id) or a photo
 uploaded to this server (by the random key the image page was given); the
@@ -69,7 +69,7 @@ def generate(request: Request, item: int | None = Form(None), upload: str | None
     out.mkdir(parents=True)
     job = importlib.import_module(GENERATE_JOB)
     with st.heavy:
-        result = job.run_generate(st.library_root, image, out=out)
+        result = job.run_generate(st.library_root, image, out=out / "piece.mid", wav=out / "piece.wav")
     st.generated[key] = {k: Path(result.files[k]) for k in KINDS if k in result.files}
     return render(request, "generated.html", key=key, kinds=sorted(st.generated[key]), query_name=name,
                   query_src=src)
