@@ -18,6 +18,9 @@ PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${PIP[@]}" -e ".[test,ray]"
 # musicnn's wheel carries the trained checkpoints; its own dependencies (TensorFlow) are not needed.
 "${PIP[@]}" --no-deps "musicnn==0.1.0"
+# tinysoundfont renders generated MIDI to WAV; its one dependency, PyAudio (live playback, which
+# moodbridge never uses), needs PortAudio headers to build, so it is left out.
+"${PIP[@]}" --no-deps "tinysoundfont==0.3.7"
 # Debian packages the tests use: chromium (a real headless browser for the HTML report, driven by
 # Playwright; Playwright's own browser download is not used) and wesnoth-1.16-music (41 full-length
 # orchestral OGG tracks for the EMID expansion tests).

@@ -35,7 +35,12 @@ def soundfont_path() -> Path:
 def synthesise(midi_path: str | Path, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """``(n, 2)`` float32 stereo samples of a MIDI file, peak-normalised to :data:`PEAK`."""
     import mido
-    import tinysoundfont
+
+    try:
+        import tinysoundfont
+    except ImportError as exc:
+        raise EncoderUnavailableError("WAV rendering needs tinysoundfont: pip install --no-deps tinysoundfont "
+                                      "(its PyAudio dependency is not needed)") from exc
 
     synth = tinysoundfont.Synth(samplerate=sample_rate)
     sfid = synth.sfload(str(soundfont_path()))
