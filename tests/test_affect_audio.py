@@ -155,7 +155,7 @@ def test_fit_model_and_metrics_on_separable_toy_data() -> None:
     assert fourq.metrics(y, model.predict(X))["accuracy"] > 0.9
     # the ensemble with a calibrated one-vs-rest RBF SVM (not shipped, kept for experiments)
     ensemble = fourq.fit_model(X, y, config=fourq.ModelConfig(svm_c=1.0, svm_weight=0.5), seed=0)
-    assert len(ensemble.members) == 2
+    assert len(ensemble.models) == 2
     p = ensemble.predict(X)
     assert fourq.metrics(y, p)["accuracy"] > 0.9
     np.testing.assert_allclose(model_from_arrays(ensemble.to_arrays("e."), "e.").predict(X), p)

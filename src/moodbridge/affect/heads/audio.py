@@ -45,7 +45,7 @@ music audio tagging", ISMIR late-breaking demo, 2019.  arXiv:1909.06654.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -53,7 +53,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from moodbridge.affect.base import Head, Outputs, load_weights, register_head
-from moodbridge.affect.models import kind_array, model_from_arrays, register_model_kind, softmax, stack_features
+from moodbridge.affect.models import Average, model_from_arrays, register_model_kind, softmax, stack_features
 from moodbridge.emotion import QUADRANT_CENTRES
 from moodbridge.media.spec import Modality
 from moodbridge.errors import EncoderUnavailableError, InvalidValueError
@@ -88,32 +88,20 @@ MODEL_PREFIX = "model."
 
 @register_model_kind
 @dataclass
-class SoftmaxAverage:
+class SoftmaxAverage(Average):
     """Weighted mean of the softmax of several score models (a probability ensemble).
 
-    Each member maps ``X`` to ``(N, K)`` class scores (logits); the output is
-    ``sum_m w_m softmax(member_m(X))`` with weights summing to 1.
+    Each member of ``models`` maps ``X`` to ``(N, K)`` class scores (logits); the
+    output is ``sum_m w_m softmax(member_m(X))`` with weights summing to 1.  Stored
+    like :class:`~moodbridge.affect.models.Average`, under its own kind.
     """
 
-    members: list[Any]
-    weights: np.ndarray
     kind: ClassVar[str] = "softmax-average"
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """``(N, K)`` class probabilities."""
-        probs = [w * softmax(m.predict(X), axis=1) for m, w in zip(self.members, self.weights)]
+        probs = [w * softmax(m.predict(X), axis=1) for m, w in zip(self.models, self.weights)]
         return np.sum(probs, axis=0) / float(np.sum(self.weights))
-
-    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        out = {f"{prefix}kind": kind_array(self.kind), f"{prefix}weights": np.asarray(self.weights, dtype=np.float64)}
-        for i, member in enumerate(self.members):
-            out.update(member.to_arrays(f"{prefix}{i}."))
-        return out
-
-    @classmethod
-    def from_arrays(cls, a: Mapping[str, np.ndarray], prefix: str) -> "SoftmaxAverage":
-        weights = np.asarray(a[f"{prefix}weights"], dtype=np.float64)
-        return cls([model_from_arrays(a, f"{prefix}{i}.") for i in range(weights.size)], weights)
 
 
 def feature_matrix(outputs: Outputs, blocks: Sequence[tuple[str, str]] = BLOCKS) -> np.ndarray:
