@@ -35,3 +35,49 @@ def web_library(tmp_path_factory) -> dict[str, Path]:
     from weblib import build_web_library
 
     return build_web_library(tmp_path_factory.mktemp("weblib"))
+
+
+#: clips per quadrant of the 4Q subset the tests use (the full 480 clips cost ~8 minutes of musicnn from an empty
+#: cache; ``scripts/reproduce_heads.py`` checks the shipped figures on all of them)
+FOURQ_PER_QUADRANT = 30
+
+
+def fourq_subset(dest: Path, per_quadrant: int = FOURQ_PER_QUADRANT, seed: int = 0) -> Path:
+    """A 4Q-like folder under ``dest``: ``per_quadrant`` seeded clips of each quadrant, linked to the real ones.
+
+    The clips are symbolic links to ``../shared/data/4q``; the feature cache resolves them, so a subset reuses the
+    features of the full set and the other way round.
+    """
+    import csv
+    import random
+
+    src = shared_path("4q")
+    with (src / "annotations.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    rng = random.Random(seed)
+    chosen: set[str] = set()
+    for quadrant in ("Q1", "Q2", "Q3", "Q4"):
+        songs = sorted(r["Song"] for r in rows if r["Quadrant"] == quadrant)
+        chosen.update(rng.sample(songs, per_quadrant))
+    for quadrant in ("Q1", "Q2", "Q3", "Q4"):
+        (dest / quadrant).mkdir(parents=True, exist_ok=True)
+    for name in ("annotations.csv", "metadata.csv"):
+        with (src / name).open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            kept = [r for r in reader if r["Song"] in chosen]
+            fields = reader.fieldnames or []
+        with (dest / name).open("w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(kept)
+    for r in rows:
+        if r["Song"] in chosen:
+            clip = f"{r['Quadrant']}/{r['Song']}.mp3"
+            (dest / clip).symlink_to(src / clip)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def fourq_small(tmp_path_factory) -> Path:
+    """A seeded 4Q subset (:data:`FOURQ_PER_QUADRANT` clips per quadrant) shared by the session; skips without data."""
+    return fourq_subset(tmp_path_factory.mktemp("4q-small"))

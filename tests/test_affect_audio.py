@@ -1,7 +1,7 @@
 """The ``audio-va`` head and the ``4q`` task: edge cases, stored models, and the real 4Q clips.
 
-The 4Q tests share one session-scoped feature extraction (musicnn MSD + MTT
-on 480 clips of 30 s: several minutes on a CPU from an empty
+The 4Q tests share one session-scoped feature extraction (musicnn MSD + MTT) on a seeded
+subset of 30 clips per quadrant (``conftest.fourq_subset``: about two minutes from an empty
 cache, seconds once ``~/.cache/moodbridge/training/4q`` holds them).
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_path
+from conftest import FOURQ_PER_QUADRANT, shared_path
 
 from moodbridge.affect.base import get_head, load_weights, save_weights
 from moodbridge.affect.heads.audio import (
@@ -184,19 +184,19 @@ def test_load_dataset_errors(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- real 4Q data
 @pytest.fixture(scope="session")
-def fourq_dir() -> Path:
-    """``../shared/data/4q`` with its features extracted once for the whole session."""
-    root = shared_path("4q")
-    paths, _, _ = fourq.load_dataset(root)
+def fourq_dir(fourq_small: Path) -> Path:
+    """A seeded subset of ``../shared/data/4q`` (conftest.FOURQ_PER_QUADRANT clips per quadrant), features extracted
+    once for the session.  The figures on all 480 clips: ``scripts/reproduce_heads.py --task 4q``."""
+    paths, _, _ = fourq.load_dataset(fourq_small)
     fourq.dataset_features(paths, progress=False)
-    return root
+    return fourq_small
 
 
 @pytest.mark.shared_data
-@pytest.mark.slow
 def test_shipped_head_beats_majority_on_4q(fourq_dir: Path) -> None:
     result = fourq.evaluate(fourq_dir, progress=False)
-    assert result["n"] == 480 and result["head"] == "audio-va" and result["version"] == AudioVAHead.version
+    assert result["n"] == 4 * FOURQ_PER_QUADRANT and result["head"] == "audio-va"
+    assert result["version"] == AudioVAHead.version
     assert set(result) == {"accuracy", "macro_f1", "valence_accuracy", "arousal_accuracy", "n", "head", "version"}
     # majority baseline: 0.25 (balanced quadrants); the head has seen these clips
     assert result["accuracy"] > 0.5 and result["macro_f1"] > 0.5
@@ -204,17 +204,19 @@ def test_shipped_head_beats_majority_on_4q(fourq_dir: Path) -> None:
 
 
 @pytest.mark.shared_data
-@pytest.mark.slow
-def test_retraining_reproduces_shipped_cv_metrics(fourq_dir: Path, tmp_path: Path) -> None:
+def test_retraining_is_seeded_and_its_cross_validation_beats_chance(fourq_dir: Path, tmp_path: Path) -> None:
+    """The shipped recipe on the real subset: the same seed gives the same weights and metrics twice, and its
+    cross-validated quadrant F1 clears the trivial 0.25 (on all 480 clips, 0.764 is the published anchor and
+    ``scripts/reproduce_heads.py`` compares a full retraining with the shipped metrics)."""
     _, shipped = load_weights("audio_va.npz")
     seed = shipped["seed"]
-    result = fourq.train(fourq_dir, seed=seed, out=tmp_path / "retrained.npz", progress=False)
+    runs = [fourq.train(fourq_dir, seed=seed, out=tmp_path / f"retrained{i}.npz", progress=False) for i in (0, 1)]
+    assert runs[0]["cv"] == runs[1]["cv"] and runs[0]["n"] == 4 * FOURQ_PER_QUADRANT
+    arrays = [load_weights(tmp_path / f"retrained{i}.npz")[0] for i in (0, 1)]
+    assert arrays[0].keys() == arrays[1].keys()
+    for key in arrays[0]:
+        np.testing.assert_array_equal(arrays[0][key], arrays[1][key])
     for scheme in ("stratified", "artist"):
-        for metric in ("accuracy", "macro_f1", "valence_accuracy", "arousal_accuracy"):
-            assert result["cv"][scheme][metric]["mean"] == pytest.approx(
-                shipped["cv"][scheme][metric]["mean"], abs=5e-3
-            ), (scheme, metric)
-    # the cross-validated quadrant F1 clears the trivial baseline by far (published anchor: 0.764)
-    assert result["cv"]["stratified"]["macro_f1"]["mean"] > 0.7
-    _, meta = load_weights(tmp_path / "retrained.npz")
-    assert meta["cv"] == result["cv"] and meta["blocks"] == [list(b) for b in BLOCKS]
+        assert runs[0]["cv"][scheme]["macro_f1"]["mean"] > 0.45, (scheme, runs[0]["cv"][scheme])
+    _, meta = load_weights(tmp_path / "retrained0.npz")
+    assert meta["cv"] == runs[0]["cv"] and meta["blocks"] == [list(b) for b in BLOCKS]

@@ -157,11 +157,13 @@ def test_audio_zeroshot_rejects_nan() -> None:
         head.predict_va({e: {"tag_probs_mean": P} for e in TAGGERS})
 
 
-def test_audio_zeroshot_beats_chance_on_4q() -> None:
+def test_audio_zeroshot_beats_chance_on_4q(fourq_small) -> None:
+    from conftest import FOURQ_PER_QUADRANT
+
     from moodbridge.train.tasks.zeroshot import evaluate
 
-    res = evaluate(shared_path("4q"), progress=False)
-    assert res["n"] == 480
+    res = evaluate(fourq_small, progress=False)
+    assert res["n"] == 4 * FOURQ_PER_QUADRANT
     assert res["quadrant_accuracy"] > 0.4 and res["macro_f1"] > 0.35  # chance: 0.25
     assert res["valence_sign_accuracy"] > 0.6 and res["arousal_sign_accuracy"] > 0.6
     assert res["split_quadrant_accuracy"] > 0.4  # statistics from the other half of the clips

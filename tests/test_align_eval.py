@@ -106,18 +106,16 @@ def test_probe_errors(call, message: str) -> None:
 
 
 @pytest.mark.shared_data
-def test_probe_on_real_4q_music_features_beats_chance() -> None:
-    """4Q (480 clips, quadrant labels), cached musicnn MSD+MTT features: the probe finds the quadrant signal."""
-    from conftest import shared_path
-
+def test_probe_on_real_4q_music_features_beats_chance(fourq_small) -> None:
+    """4Q (a seeded subset of 30 clips per quadrant), musicnn MSD+MTT features: the probe finds the quadrant signal."""
     from moodbridge.train.tasks.fourq import load_dataset
     from moodbridge.train.features import encoder_outputs
 
-    paths, quadrant, _ = load_dataset(shared_path("4q"))
+    paths, quadrant, _ = load_dataset(fourq_small)
     feats = encoder_outputs(paths, ["musicnn-msd", "musicnn-mtt"], cache_name="4q", progress=False)
     x = np.hstack([feats["musicnn-msd"]["features"], feats["musicnn-mtt"]["features"]])
     res = cross_validated_probe(x, quadrant, folds=5, seed=0)
-    assert res.chance["uniform"]["macro_f1"] == pytest.approx(0.25)  # 120 clips per quadrant
+    assert res.chance["uniform"]["macro_f1"] == pytest.approx(0.25)  # 30 clips per quadrant
     assert res.macro_f1 > 0.5 and res.accuracy > 0.5, res
     shuffled = cross_validated_probe(x, np.random.default_rng(0).permutation(quadrant), folds=5, seed=0)
     assert shuffled.macro_f1 < 0.4, shuffled  # the same probe on shuffled labels is near chance
