@@ -143,6 +143,43 @@ def check_alpha_m(alpha: float, m: int, k: int) -> tuple[float, int]:
     return alpha, int(m)
 
 
+def _in_key_order(semantic: np.ndarray, indices: np.ndarray) -> bool:
+    """Whether every row is sorted by S descending, then image index ascending (the top-K's own order)."""
+    a, b = semantic[:, :-1], semantic[:, 1:]
+    return bool(np.all((a > b) | ((a == b) & (indices[:, :-1] < indices[:, 1:]))))
+
+
+def _best_m(total: np.ndarray, semantic: np.ndarray, indices: np.ndarray, m: int) -> np.ndarray:
+    """Column positions of the m best candidates per row: T desc, then raw S desc, then image index asc.
+
+    Rows in the top-K's key order (S desc, index asc: :func:`top_k_candidates`)
+    need only T, ties by position: the m-th best T of each row
+    (``np.partition``) leaves exactly m candidates in a row without a tie there,
+    and only those m are sorted (stably) instead of a three-key ``lexsort`` of
+    all K: the same positions, ~3x less time at K = 100.  Rows with a tie at
+    the m-th T, and candidates in another order (another scorer), take the
+    ``lexsort``.
+    """
+
+    def full(rows: slice | np.ndarray) -> np.ndarray:
+        # Sort keys, last is primary: T desc, then raw S desc, then image index asc.
+        return np.lexsort((indices[rows], -semantic[rows], -total[rows]), axis=1)[:, :m]
+
+    if m >= total.shape[1] or not _in_key_order(semantic, indices):
+        return full(slice(None))
+    neg = -total
+    kept = neg <= np.partition(neg, m - 1, axis=1)[:, m - 1 : m]
+    tied = kept.sum(axis=1) != m
+    kept[tied] = False
+    kept[tied, :m] = True  # placeholders, replaced below
+    columns = np.nonzero(kept)[1].reshape(-1, m)
+    ranks = np.argsort(np.take_along_axis(neg, columns, axis=1), axis=1, kind="stable")
+    order = np.take_along_axis(columns, ranks, axis=1)
+    if tied.any():
+        order[tied] = full(np.flatnonzero(tied))
+    return order
+
+
 def combine(
     candidates: Candidates,
     emotional: np.ndarray,
@@ -183,8 +220,7 @@ def combine(
     semantic = candidates.scores.astype(np.float64)
     s_norm, e_norm = normalise_rows(semantic, normalisation), normalise_rows(emotional, normalisation)
     total = alpha * s_norm + (1.0 - alpha) * e_norm
-    # Sort keys, last is primary: T desc, then raw S desc, then image index asc.
-    order = np.lexsort((candidates.indices, -semantic, -total), axis=1)[:, :m]
+    order = _best_m(total, semantic, candidates.indices, m)
 
     def pick(a: np.ndarray) -> np.ndarray:
         return np.take_along_axis(a, order, axis=1).ravel()
