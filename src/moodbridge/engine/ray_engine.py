@@ -106,13 +106,22 @@ class RayEngine:
         for batch in mapped.iter_batches(batch_size=None, batch_format="numpy"):
             yield [pickle.loads(b) for b in batch["result"]]
 
-    def map_tasks(self, fn: Callable[..., Any], items: Sequence[Any], *,
-                  shared: tuple = ()) -> Iterator[tuple[int, Any]]:
-        """See :meth:`moodbridge.engine.base.Engine.map_tasks`: one Ray task per item, ``shared`` put once."""
+    def map_tasks(self, fn: Callable[..., Any], items: Sequence[Any], *, shared: tuple = (),
+                  pieces: Sequence[Any] | None = None) -> Iterator[tuple[int, Any]]:
+        """See :meth:`moodbridge.engine.base.Engine.map_tasks`: one Ray task per item, ``shared`` and each piece put once.
+
+        A piece travels as a top-level argument (an object reference), so Ray
+        fetches it only to the nodes whose tasks need it and prefers to run a
+        task where its piece already is.
+        """
         ray = self._ray
         remote = ray.remote(max_retries=RETRIES, retry_exceptions=False)(fn)
         refs = [ray.put(s) for s in shared]
-        pending = {remote.remote(item, *refs): i for i, item in enumerate(items)}
+        if pieces is None:
+            pending = {remote.remote(item, *refs): i for i, item in enumerate(items)}
+        else:
+            piece_refs = [ray.put(p) for p in pieces]
+            pending = {remote.remote(item, piece_refs[j], *refs): i for i, (j, item) in enumerate(items)}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:

@@ -278,6 +278,7 @@ def pair_alphas(
     checkpoint: str | Path | None = None,
     progress: bool = False,
     engine: "Engine | None" = None,
+    image_shards: int | None = None,
 ) -> list[Pairing]:
     """EMID pairing for several α at the cost of one candidate search (EMID Fig. 5 compares α = 1 and 0.6).
 
@@ -314,6 +315,15 @@ def pair_alphas(
         the same per-shard search and scoring, and this process saves each
         finished shard to the checkpoint and joins them in order, so the pairs
         are bit-identical to the single-machine path's.
+    image_shards
+        Split the images too (:mod:`moodbridge.pairing.sharded`): each task
+        searches one shard of clips over one shard of images (each image shard
+        sent once), the partial top-K lists are merged per clip, each finished
+        task is checkpointed.  The candidates are bit-identical to the
+        single-machine ``backend="torch"`` search (the layout always runs the
+        torch kernel; ``"auto"`` picks it too from ~2e7 score entries).
+        ``None`` (default): automatic, with an engine, when the image embeddings
+        exceed :data:`~moodbridge.pairing.sharded.IMAGE_SHARD_BYTES`; 1: never.
 
     Returns
     -------
@@ -347,11 +357,11 @@ def pair_alphas(
     search = {"k": k, "backend": backend, "memory_budget": memory_budget, "normalise": normalise, "clamp_k": clamp_k}
     scoring = {"alphas": tuple(float(a) for a in alphas), "m": m, "metric": metric, "centre": centre,
                "normalisation": normalisation}
-    if checkpoint is None and not progress and engine is None:
+    if checkpoint is None and not progress and engine is None and image_shards in (None, 1):
         candidates = top_k_candidates(music, images, **search)
         return _score_candidates(candidates, music_va, image_va, **scoring)
     return _pair_in_shards(music, images, music_va, image_va, search, scoring, checkpoint=checkpoint,
-                           progress=progress, engine=engine)
+                           progress=progress, engine=engine, image_shards=image_shards)
 
 
 def pair_candidates(
@@ -413,26 +423,32 @@ def _pair_shard(shard: tuple[np.ndarray, np.ndarray], images: np.ndarray, image_
 def _pair_in_shards(
     music: ArrayLike, images: ArrayLike, music_va: np.ndarray, image_va: np.ndarray,
     search: dict, scoring: dict, *, checkpoint: str | Path | None, progress: bool, engine: "Engine | None" = None,
+    image_shards: int | None = None,
 ) -> list[Pairing]:
-    """:func:`pair_alphas` shard by shard of clips, with a progress bar, optional checkpoints and engine."""
+    """:func:`pair_alphas` shard by shard of clips (and of images), with a progress bar, optional checkpoints and engine."""
     from tqdm.auto import tqdm
 
     from moodbridge.engine import LocalEngine
     from moodbridge.pairing.checkpoint import ShardCheckpoint, run_key
+    from moodbridge.pairing.sharded import auto_image_shards, sharded_candidates
     from moodbridge.pairing.topk import validate_embeddings
 
     x = validate_embeddings(music, name="music", normalise=search["normalise"])
     y = validate_embeddings(images, name="images", normalise=search["normalise"])
-    check_k(search["k"], y.shape[0], clamp=search["clamp_k"])
+    k = check_k(search["k"], y.shape[0], clamp=search["clamp_k"])
+    if image_shards is None:
+        image_shards = 1 if engine is None else auto_image_shards(y)
     shard = _CLIP_CHUNK  # the torch search's own music block at scale (4096 rows × 4096 images)
     store = None
     if checkpoint is not None:
+        layout = {"shard": shard} if image_shards == 1 else {"shard": shard, "image_shards": image_shards}
         key = run_key({"music": x, "images": y, "music_va": music_va, "image_va": image_va},
-                      {**search, **scoring, "shard": shard})
+                      {**search, **scoring, **layout})
         store = ShardCheckpoint(checkpoint, key)
     resumed = set(store.done()) if store is not None else set()
     starts = list(range(0, x.shape[0], shard))
     parts: dict[int, list[Pairing]] = {}
+    runner = engine or LocalEngine()
     with tqdm(total=x.shape[0], desc="pair", unit="clip", disable=not progress, leave=False) as bar:
         for i in sorted(resumed & set(range(len(starts)))):
             found = store.load(i) if store is not None else None
@@ -440,12 +456,21 @@ def _pair_in_shards(
                 parts[i] = found
                 bar.update(min(shard, x.shape[0] - starts[i]))
         todo = [i for i in range(len(starts)) if i not in parts]
-        tasks = [(x[starts[i] : starts[i] + shard], music_va[starts[i] : starts[i] + shard]) for i in todo]
-        for j, found in (engine or LocalEngine()).map_tasks(_pair_shard, tasks, shared=(y, image_va, search, scoring)):
+        if image_shards == 1:
+            tasks = [(x[starts[i] : starts[i] + shard], music_va[starts[i] : starts[i] + shard]) for i in todo]
+            done = ((todo[j], found) for j, found in runner.map_tasks(_pair_shard, tasks,
+                                                                     shared=(y, image_va, search, scoring)))
+        else:
+            found_candidates = sharded_candidates(x, y, {i: starts[i] for i in todo}, shard, k=k,
+                                                  shards=image_shards, memory_budget=search["memory_budget"],
+                                                  engine=runner, store=store)
+            done = ((i, _score_candidates(c, music_va[starts[i] : starts[i] + shard], image_va, **scoring))
+                    for i, c in found_candidates)
+        for i, found in done:
             if store is not None:
-                store.save(todo[j], found)
-            parts[todo[j]] = found
-            bar.update(len(tasks[j][0]))
+                store.save(i, found)
+            parts[i] = found
+            bar.update(min(shard, x.shape[0] - starts[i]))
     ordered = [parts[i] for i in range(len(starts))]
     return [_concatenate([p[j] for p in ordered], shard) for j in range(len(scoring["alphas"]))]
 
