@@ -249,3 +249,24 @@ def test_image_sharded_pair_on_ray_is_bit_identical_and_resumes_per_task(engine,
         for name in ("clip", "image", "rank", "semantic", "emotional", "semantic_norm", "emotional_norm", "total"):
             np.testing.assert_array_equal(getattr(mine, name), getattr(theirs, name))
     assert not list((tmp_path / "ck").glob("part-*")) and len(list((tmp_path / "ck").glob("shard-*.npz"))) == 5
+
+
+@pytest.mark.parametrize("address", ["closed-port", "not-an-address", "ray://127.0.0.1"])
+def test_unreachable_or_malformed_address_is_one_clear_line(address, tmp_path):
+    """``--engine ray --address`` pointing at nothing: exit 1, one line naming the address, no Ray retry loop."""
+    import socket
+
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'moodbridge[ray]')")
+    if address == "closed-port":
+        with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+            s.bind(("127.0.0.1", 0))
+            address = f"127.0.0.1:{s.getsockname()[1]}"
+    Library.create(tmp_path / "lib").close()
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    done = subprocess.run([sys.executable, "-m", "moodbridge", "pair", str(tmp_path / "lib"), "-o", str(tmp_path / "out"),
+                           "--engine", "ray", "--address", address], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and address in lines[0] and "Traceback" not in done.stderr, done.stderr[-800:]
+    assert ("cannot reach a Ray cluster" if address.startswith("127.") else "is not a Ray address") in lines[0]
