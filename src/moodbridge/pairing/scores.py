@@ -53,7 +53,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from moodbridge.emotion import as_va_array, get_similarity
-from moodbridge.emotion.similarity import Centre, resolve_centre
+from moodbridge.emotion.similarity import Centre, cosine_to_candidates
 from moodbridge.errors import InvalidValueError
 from moodbridge.numeric import Normalisation, normalise_rows
 from moodbridge.pairing.defaults import DEFAULT_ALPHA, DEFAULT_K, DEFAULT_M
@@ -114,11 +114,10 @@ def emotional_similarity(
             f"image VA has {len(images)} rows but the candidates refer to image {int(candidates.indices.max())}"
         )
     function = get_similarity(metric)
-    params = {}
-    if function is get_similarity("cosine"):
-        params["centre"] = resolve_centre(centre, images)
+    if function is get_similarity("cosine"):  # each point centred and measured once, not once per pair
+        return cosine_to_candidates(music, images, candidates.indices, centre=centre)
     k = candidates.k
-    flat = function(np.repeat(music, k, axis=0), images[candidates.indices.ravel()], pairwise=False, **params)
+    flat = function(np.repeat(music, k, axis=0), images[candidates.indices.ravel()], pairwise=False)
     return np.asarray(flat, dtype=np.float64).reshape(candidates.n_music, k)
 
 
