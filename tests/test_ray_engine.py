@@ -250,6 +250,16 @@ def test_image_sharded_pair_on_ray_is_bit_identical_and_resumes_per_task(engine,
             np.testing.assert_array_equal(getattr(mine, name), getattr(theirs, name))
     assert not list((tmp_path / "ck").glob("part-*")) and len(list((tmp_path / "ck").glob("shard-*.npz"))) == 5
 
+    # backend "auto": these shards are small enough for FAISS on one machine, so they run on the driver as there
+    options["backend"] = "auto"
+    small = _Counting(engine)
+    got = pair_alphas(x, y, mva, iva, engine=small, image_shards=3, **options)
+    expected = pair_alphas(x, y, mva, iva, checkpoint=tmp_path / "local-auto", **options)
+    assert small.tasks == 0
+    for mine, theirs in zip(got, expected):
+        for name in ("clip", "image", "rank", "semantic", "emotional", "total"):
+            np.testing.assert_array_equal(getattr(mine, name), getattr(theirs, name))
+
 
 @pytest.mark.parametrize("address", ["closed-port", "not-an-address", "ray://127.0.0.1"])
 def test_unreachable_or_malformed_address_is_one_clear_line(address, tmp_path):

@@ -45,7 +45,7 @@ index, so ``α = 1`` reproduces the semantic (top-K) order exactly and
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -318,9 +318,10 @@ def pair_alphas(
         Split the images too (:mod:`moodbridge.pairing.sharded`): each task
         searches one shard of clips over one shard of images (each image shard
         sent once), the partial top-K lists are merged per clip, each finished
-        task is checkpointed.  The candidates are bit-identical to the
-        single-machine ``backend="torch"`` search (the layout always runs the
-        torch kernel; ``"auto"`` picks it too from ~2e7 score entries).
+        task is checkpointed.  The pairs are bit-identical to the
+        single-machine path's: the layout runs the torch kernel over the same
+        blocks, and a shard of clips small enough for ``"auto"`` (or
+        ``backend="faiss"``) to pick FAISS is searched here, as on one machine.
         ``None`` (default): automatic, with an engine, when the image embeddings
         exceed :data:`~moodbridge.pairing.sharded.IMAGE_SHARD_BYTES`; 1: never.
 
@@ -429,7 +430,7 @@ def _pair_in_shards(
 
     from moodbridge.engine import LocalEngine
     from moodbridge.pairing.checkpoint import ShardCheckpoint, run_key
-    from moodbridge.pairing.sharded import auto_image_shards, sharded_candidates
+    from moodbridge.pairing.sharded import auto_image_shards
     from moodbridge.pairing.topk import validate_embeddings
 
     x = validate_embeddings(music, name="music", normalise=search["normalise"])
@@ -460,11 +461,8 @@ def _pair_in_shards(
             done = ((todo[j], found) for j, found in runner.map_tasks(_pair_shard, tasks,
                                                                      shared=(y, image_va, search, scoring)))
         else:
-            found_candidates = sharded_candidates(x, y, {i: starts[i] for i in todo}, shard, k=k,
-                                                  shards=image_shards, memory_budget=search["memory_budget"],
-                                                  engine=runner, store=store)
-            done = ((i, _score_candidates(c, music_va[starts[i] : starts[i] + shard], image_va, **scoring))
-                    for i, c in found_candidates)
+            done = _image_sharded(x, y, music_va, image_va, starts, todo, shard, k, image_shards, search, scoring,
+                                  runner, store)
         for i, found in done:
             if store is not None:
                 store.save(i, found)
@@ -472,6 +470,30 @@ def _pair_in_shards(
             bar.update(min(shard, x.shape[0] - starts[i]))
     ordered = [parts[i] for i in range(len(starts))]
     return [_concatenate([p[j] for p in ordered], shard) for j in range(len(scoring["alphas"]))]
+
+
+def _image_sharded(x: np.ndarray, y: np.ndarray, music_va: np.ndarray, image_va: np.ndarray, starts: list[int],
+                   todo: list[int], shard: int, k: int, image_shards: int, search: dict, scoring: dict,
+                   engine: "Engine", store: Any) -> Iterator[tuple[int, list[Pairing]]]:
+    """``(i, pairings)`` of the clip shards ``todo`` with the images sharded too (:mod:`moodbridge.pairing.sharded`).
+
+    A clip shard on which the single-machine search would run FAISS (a small
+    one, :func:`~moodbridge.pairing.topk.resolve_backend`) runs :func:`_pair_shard`
+    here, as it would on one machine, so that every shard's pairs stay bit-identical.
+    """
+    from moodbridge.pairing.sharded import sharded_candidates
+    from moodbridge.pairing.topk import resolve_backend
+
+    rows = {i: min(shard, x.shape[0] - starts[i]) for i in todo}
+    small = [i for i in todo if resolve_backend(search["backend"], rows[i], y.shape[0]) != "torch"]
+    for i in small:
+        yield i, _pair_shard((x[starts[i] : starts[i] + shard], music_va[starts[i] : starts[i] + shard]),
+                             y, image_va, search, scoring)
+    large = {i: starts[i] for i in todo if i not in small}
+    if large:
+        for i, found in sharded_candidates(x, y, large, shard, k=k, shards=image_shards,
+                                           memory_budget=search["memory_budget"], engine=engine, store=store):
+            yield i, _score_candidates(found, music_va[starts[i] : starts[i] + shard], image_va, **scoring)
 
 
 def _concatenate(parts: list[Pairing], chunk: int) -> Pairing:

@@ -319,6 +319,14 @@ def _torch_top_k(music: np.ndarray, images: np.ndarray, k: int, music_block: int
     return Candidates(indices=out_i, scores=out_v, backend="torch")
 
 
+def resolve_backend(backend: Backend, n_music: int, n_images: int) -> str:
+    """The search :func:`top_k_candidates` runs for these sizes: ``"auto"`` is FAISS below
+    :data:`AUTO_FAISS_BELOW` score entries, torch from there on; other names are returned as given."""
+    if backend == "auto":
+        return "faiss" if n_music * n_images < AUTO_FAISS_BELOW else "torch"
+    return str(backend)
+
+
 def image_shards(n_music: int, n_images: int, k: int, shards: int,
                  memory_budget: int = DEFAULT_MEMORY_BUDGET) -> list[list[tuple[int, int]]]:
     """The image blocks of the torch search (global column ranges) in ``shards`` consecutive groups.
@@ -443,8 +451,7 @@ def top_k_candidates(
         )
     k = check_k(k, y.shape[0], clamp=clamp_k)
     music_block, image_block = block_shape(x.shape[0], y.shape[0], k, memory_budget)
-    if backend == "auto":
-        backend = "faiss" if x.shape[0] * y.shape[0] < AUTO_FAISS_BELOW else "torch"
+    backend = resolve_backend(backend, x.shape[0], y.shape[0])
     if backend == "torch":
         return _torch_top_k(x, y, k, music_block, image_block)
     if backend == "faiss":
