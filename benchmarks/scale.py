@@ -4,8 +4,10 @@ Pairing (``pair_alphas``, EMID top-K + E + T + m) on SYNTHETIC L2-normalised
 float32 vectors (seeded; default 16,384 clips × 20,000 images, d = 256,
 K = 100, m = 3), in shards of 4,096 clips: the single-process path (torch on
 every core of this process) against ``--engine ray`` on a local Ray instance
-with 1 and with 2 worker CPUs (one torch thread per worker).  The pairs are
-checked bit-identical to the single-process ones.
+with 1 and with 2 worker CPUs (one torch thread per worker), with the images
+broadcast (one task per shard of clips) and split into ``--image-shards``
+shards (one task per clip shard × image shard, partial top-K merged per clip;
+0: not timed).  The pairs are checked bit-identical to the single-process ones.
 
 ``add`` (unless ``--no-add``): ``--crops`` REAL photo crops (scikit-image's
 sample photographs) added to a fresh library, single-process against Ray with
@@ -21,6 +23,7 @@ unit vectors (the mixture of ``benchmarks/search.py``; clips drawn from the
 same mixture), d = ``--dim``: time and recall@K for several ``nprobe``.
 
 Usage: python benchmarks/scale.py [--music 16384] [--images 20000] [--dim 256] [--crops 48] [--no-add]
+       [--image-shards 4]
        python benchmarks/scale.py --ivf 4096x200000 --dim 128
 """
 from __future__ import annotations
@@ -58,6 +61,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=100)
     parser.add_argument("--crops", type=int, default=48)
     parser.add_argument("--no-add", action="store_true")
+    parser.add_argument("--image-shards", type=int, default=4, help="also time the image-sharded layout (0: no)")
     parser.add_argument("--ivf", default="", help="NMxNI: only the IVF pruning measurement")
     args = parser.parse_args()
     if args.ivf:
@@ -106,8 +110,14 @@ def main() -> None:
         t_ray, got = timed(lambda: pair_alphas(x, y, mva, iva, engine=engine, **options)[0])
         for name in ("clip", "image", "rank", "total"):
             assert np.array_equal(getattr(got, name), getattr(expected, name)), f"{name} differs"
+        t_split = float("nan")
+        if args.image_shards:
+            t_split, split = timed(lambda: pair_alphas(x, y, mva, iva, engine=engine, image_shards=args.image_shards,
+                                                       **options)[0])
+            for name in ("clip", "image", "rank", "semantic", "emotional", "total"):
+                assert np.array_equal(getattr(split, name), getattr(expected, name)), f"{name} differs (image shards)"
         t_add = add(engine) if media is not None else float("nan")
-        rows.append((cpus, t_init, t_ray, t_add))
+        rows.append((cpus, t_init, t_ray, t_add, t_split))
         ray.shutdown()
 
     entries = args.music * args.images
@@ -115,13 +125,16 @@ def main() -> None:
           f"pairs bit-identical on every engine")
     print(f"  single process ({torch.get_num_threads()} threads)   {t_local:7.2f} s   "
           f"{1e9 * t_local / entries:.2f} ns/entry")
-    for cpus, t_init, t_ray, _ in rows:
+    for cpus, t_init, t_ray, _, t_split in rows:
         print(f"  ray, {cpus} worker(s)               {t_ray:7.2f} s   ratio {t_ray / t_local:.2f}   "
               f"(ray.init {t_init:.1f} s, not counted)")
+        if args.image_shards:
+            print(f"  ray, {cpus} worker(s), {args.image_shards} image shards {t_split:7.2f} s   "
+                  f"ratio {t_split / t_local:.2f}")
     if media is not None:
         print(f"\nadd {args.crops} real photo crops (effnet-lite0 + image-stats)")
         print(f"  single process                  {t_add_local:7.2f} s")
-        for cpus, _, _, t_add in rows:
+        for cpus, _, _, t_add, _ in rows:
             print(f"  ray, {cpus} worker(s)               {t_add:7.2f} s   ratio {t_add / t_add_local:.2f}")
         shutil.rmtree(media, ignore_errors=True)
 

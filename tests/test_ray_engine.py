@@ -207,3 +207,76 @@ def test_sharded_search_on_ray_equals_one_exact_index(engine):
     expected, _ = build_index(x, kind="flat").search(q, 10)
     got, _ = build_sharded(x, shards=3, kind="flat", engine=engine).search(q, 10)
     np.testing.assert_array_equal(got, expected)
+
+
+class _Counting:
+    """The Ray engine, counting the tasks it is given and stopping the driver after ``stop_after`` results."""
+
+    def __init__(self, engine, stop_after: int | None = None) -> None:
+        self.engine, self.stop_after, self.tasks, self.pieces = engine, stop_after, 0, 0
+
+    def map_tasks(self, fn, items, *, shared=(), pieces=None):
+        self.tasks, self.pieces = len(items), len(pieces or ())
+        for n, result in enumerate(self.engine.map_tasks(fn, items, shared=shared, pieces=pieces)):
+            if self.stop_after is not None and n == self.stop_after:
+                raise KeyboardInterrupt("driver stopped")
+            yield result
+
+
+def test_image_sharded_pair_on_ray_is_bit_identical_and_resumes_per_task(engine, tmp_path, monkeypatch):
+    """Synthetic unit vectors (mechanics): 5 clip shards x 3 image shards = 15 tasks, partial top-K merged."""
+    from moodbridge.pairing import scores, sharded
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((300, 32)).astype(np.float32)
+    y = rng.standard_normal((2000, 32)).astype(np.float32)
+    y[1700] = y[3]  # a tie across image shards: the lower index must win, as on one machine
+    mva, iva = rng.uniform(-1, 1, (300, 2)), rng.uniform(-1, 1, (2000, 2))
+    monkeypatch.setattr(scores, "_CLIP_CHUNK", 64)
+    options = {"alphas": (0.6, 1.0), "k": 20, "normalise": True, "backend": "torch"}
+    expected = pair_alphas(x, y, mva, iva, checkpoint=tmp_path / "local", **options)
+    monkeypatch.setattr(sharded, "IMAGE_SHARD_BYTES", y.nbytes // 3 + 1)  # automatic: 3 image shards
+    stopped = _Counting(engine, stop_after=6)
+    with pytest.raises(KeyboardInterrupt):
+        pair_alphas(x, y, mva, iva, engine=stopped, checkpoint=tmp_path / "ck", **options)
+    assert (stopped.tasks, stopped.pieces) == (15, 3)
+    saved = len(list((tmp_path / "ck").glob("part-*.npz"))) + 3 * len(list((tmp_path / "ck").glob("shard-*.npz")))
+    assert saved == 6  # every finished task kept (a finished shard's parts replaced by the shard)
+    again = _Counting(engine)
+    got = pair_alphas(x, y, mva, iva, engine=again, checkpoint=tmp_path / "ck", **options)
+    assert again.tasks == 15 - 6  # only the tasks not finished before the stop
+    for mine, theirs in zip(got, expected):
+        for name in ("clip", "image", "rank", "semantic", "emotional", "semantic_norm", "emotional_norm", "total"):
+            np.testing.assert_array_equal(getattr(mine, name), getattr(theirs, name))
+    assert not list((tmp_path / "ck").glob("part-*")) and len(list((tmp_path / "ck").glob("shard-*.npz"))) == 5
+
+    # backend "auto": these shards are small enough for FAISS on one machine, so they run on the driver as there
+    options["backend"] = "auto"
+    small = _Counting(engine)
+    got = pair_alphas(x, y, mva, iva, engine=small, image_shards=3, **options)
+    expected = pair_alphas(x, y, mva, iva, checkpoint=tmp_path / "local-auto", **options)
+    assert small.tasks == 0
+    for mine, theirs in zip(got, expected):
+        for name in ("clip", "image", "rank", "semantic", "emotional", "total"):
+            np.testing.assert_array_equal(getattr(mine, name), getattr(theirs, name))
+
+
+@pytest.mark.parametrize("address", ["closed-port", "not-an-address", "ray://127.0.0.1"])
+def test_unreachable_or_malformed_address_is_one_clear_line(address, tmp_path):
+    """``--engine ray --address`` pointing at nothing: exit 1, one line naming the address, no Ray retry loop."""
+    import socket
+
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'moodbridge[ray]')")
+    if address == "closed-port":
+        with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+            s.bind(("127.0.0.1", 0))
+            address = f"127.0.0.1:{s.getsockname()[1]}"
+    Library.create(tmp_path / "lib").close()
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    done = subprocess.run([sys.executable, "-m", "moodbridge", "pair", str(tmp_path / "lib"), "-o", str(tmp_path / "out"),
+                           "--engine", "ray", "--address", address], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and address in lines[0] and "Traceback" not in done.stderr, done.stderr[-800:]
+    assert ("cannot reach a Ray cluster" if address.startswith("127.") else "is not a Ray address") in lines[0]

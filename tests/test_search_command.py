@@ -182,3 +182,32 @@ def test_fallback_without_bridge_module(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delattr("moodbridge.semantic.bridge", raising=False)
     cos, why = query._bridge("image", {}, None, [])
     assert cos is None and why.startswith("semantic bridge unavailable")
+
+
+def test_search_with_a_sharded_index_finds_what_the_exact_index_finds(library: Path, tmp_path: Path) -> None:
+    """``align train --index-shards 2``: each modality's index in 2 shards; ``search`` loads and merges them."""
+    import numpy as np
+
+    from moodbridge.jobs.search import run_search
+    from moodbridge.search import VectorIndex, build_index
+    from moodbridge.search.library_index import open_index
+
+    lib = tmp_path / "lib"
+    shutil.copytree(library, lib)
+    _two_moods(lib)
+    res = moodbridge("align", "train", str(lib), "--from", "image", "--to", "audio", "--label", "mood",
+                     "--space", "mood", "--epochs", "3", "--index-shards", "2")
+    assert res.returncode == 0, res.stderr
+    folder = lib / "indexes" / "mood"
+    sharded = open_index(folder, "audio")
+    assert sharded.kind == "sharded-flat" and [len(s) for s in sharded.shards] == [4, 4]
+    query = skimage_photo("coffee.png")
+    got = run_search(lib, query, to="music", top=8)
+    assert "sharded-flat" in got.method
+
+    vectors = np.concatenate([s.index.reconstruct_n(0, len(s)) for s in sharded.shards])
+    build_index(vectors, sharded.ids.tolist(), kind="flat", modality="audio", space="mood").save(folder)
+    assert isinstance(open_index(folder, "audio"), VectorIndex)  # the same vectors in one exact index
+    expected = run_search(lib, query, to="music", top=8)
+    assert [h.path for h in got.hits] == [h.path for h in expected.hits] and len(got.hits) == 8
+    np.testing.assert_allclose([h.score for h in got.hits], [h.score for h in expected.hits], rtol=0, atol=1e-6)

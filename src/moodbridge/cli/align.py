@@ -26,6 +26,7 @@ def align_train(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     holdout: Annotated[float, typer.Option(help="Share of each label's items held out of training for 'align eval'"
                                                 " (labels with 3+ items; 0: none).")] = 0.25,
+    index_shards: Annotated[Optional[int], typer.Option("--index-shards", min=1, help="Shards of each modality's search index (one FAISS index per shard, results merged; 'search' reads either). Default: 1, or one per 2 GiB of vectors.")] = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -33,7 +34,7 @@ def align_train(
     from moodbridge.jobs.align import train_space
 
     result = train_space(lib, modalities=(from_.value, to.value), label=label, space=space, epochs=epochs,
-                         seed=seed, holdout=holdout)
+                         seed=seed, holdout=holdout, index_shards=index_shards)
     if as_json:
         echo_json(result.to_dict())
         return

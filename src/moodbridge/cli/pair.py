@@ -52,6 +52,7 @@ def pair(
     scorer: Annotated[Optional[str], typer.Option(help="adapter:DIR: a recommender from 'recommend train' whose scores replace S (the K candidates and S; E and alpha as usual).")] = None,
     engine: EngineOpt = EngineName.local,
     address: AddressOpt = None,
+    image_shards: Annotated[Optional[int], typer.Option("--image-shards", min=1, help="Split the images into this many shards, each searched by its own tasks, partial top-K lists merged (same pairs). Default: 1, or with --engine ray as many as keep each shard's embeddings under 2 GiB.")] = None,
     quiet: QuietOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -71,7 +72,7 @@ def pair(
                    alpha=alpha, k=k, m=m, metric=metric.value, normalisation=normalisation.value,
                    clamp_k=clamp_k, filters=[] if no_filter else (filters or None),
                    filter_settings=settings, space=parsed if parsed.startswith("bridge") else f"joint:{parsed}",
-                   scorer=scorer, engine=engine.value, address=address)
+                   scorer=scorer, engine=engine.value, address=address, image_shards=image_shards)
     table, paths = job.table, job.files
     assert table is not None
     if as_json:

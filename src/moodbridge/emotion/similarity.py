@@ -129,10 +129,31 @@ def cosine_similarity(
     c = resolve_centre(centre, y)
     a, b = _pair(x, y, pairwise)
     a, b = a - c, b - c
-    na, nb = np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1)
+    return _shape(_cosine(a, b, np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1)), x, y, pairwise)
+
+
+def _cosine(a: np.ndarray, b: np.ndarray, na: np.ndarray, nb: np.ndarray) -> np.ndarray:
+    """Cosine of centred points ``a``, ``b`` with their norms, 0 where a norm is zero, clipped to ``[-1, 1]``."""
     ok = (na > ZERO_NORM) & (nb > ZERO_NORM)
     result = np.where(ok, (a * b).sum(axis=-1) / np.where(ok, na * nb, 1.0), 0.0)
-    return _shape(np.clip(result, -1.0, 1.0), x, y, pairwise)
+    return np.clip(result, -1.0, 1.0)
+
+
+def cosine_to_candidates(x: VALike, y: VALike, columns: np.ndarray, *, centre: Centre = "neutral") -> np.ndarray:
+    """``E[i, j]`` = :func:`cosine_similarity` of ``x[i]`` and ``y[columns[i, j]]``, ``(N, K)``.
+
+    The same values as the row-wise ``cosine_similarity(np.repeat(x, K, 0),
+    y[columns.ravel()], pairwise=False)``, but each point is validated,
+    centred and its norm taken once, not once per pair: EMID's E over each
+    clip's K candidate images (Sec. 3.1.3).
+    """
+    xa, ya = as_va_array(x, name="x"), as_va_array(y, name="y")
+    c = resolve_centre(centre, ya)
+    a, b = xa - c, ya - c
+    na, nb = np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1)
+    k, flat = columns.shape[1], columns.ravel()
+    result = _cosine(np.repeat(a, k, axis=0), b[flat], np.repeat(na, k), nb[flat])
+    return result.reshape(columns.shape)
 
 
 def inverse_euclidean_similarity(x: VALike, y: VALike, *, pairwise: bool = True) -> float | np.ndarray:

@@ -7,9 +7,12 @@ An engine runs two shapes of work for the jobs, and nothing else:
     (a class built once per worker: it holds the models) and come back as
     batches of results, each batch as soon as it is done.  The caller (the
     driver) is the only writer of results: workers never open a library.
-``map_tasks(fn, items, shared)``
+``map_tasks(fn, items, shared, pieces)``
     ``fn(item, *shared)`` for every item, ``shared`` sent to the workers once;
-    ``(index, result)`` pairs come back as they finish.
+    ``(index, result)`` pairs come back as they finish.  With ``pieces``
+    (large inputs each needed by some tasks only: image shards), each item is
+    ``(piece number, item)``, each piece is sent once, and the call is
+    ``fn(item, pieces[number], *shared)``.
 
 Every result must be a pure function of its input, so a retried batch or
 task (Ray retries them after a worker dies) gives the same result, and the
@@ -35,9 +38,9 @@ class Engine(Protocol):
         """Results of ``worker(*worker_args)(batch)`` for batches of ``rows`` (completion order)."""
         ...
 
-    def map_tasks(self, fn: Callable[..., Any], items: Sequence[Any], *,
-                  shared: tuple = ()) -> Iterator[tuple[int, Any]]:
-        """``(i, fn(items[i], *shared))`` for every item, in completion order."""
+    def map_tasks(self, fn: Callable[..., Any], items: Sequence[Any], *, shared: tuple = (),
+                  pieces: Sequence[Any] | None = None) -> Iterator[tuple[int, Any]]:
+        """``(i, fn(items[i], *shared))`` for every item (with ``pieces``: see the module docstring), in completion order."""
         ...
 
 
@@ -53,11 +56,14 @@ class LocalEngine:
         for start in range(0, len(rows), batch_size):
             yield run(list(rows[start : start + batch_size]))
 
-    def map_tasks(self, fn: Callable[..., Any], items: Sequence[Any], *,
-                  shared: tuple = ()) -> Iterator[tuple[int, Any]]:
+    def map_tasks(self, fn: Callable[..., Any], items: Sequence[Any], *, shared: tuple = (),
+                  pieces: Sequence[Any] | None = None) -> Iterator[tuple[int, Any]]:
         """See :meth:`Engine.map_tasks`."""
         for i, item in enumerate(items):
-            yield i, fn(item, *shared)
+            if pieces is None:
+                yield i, fn(item, *shared)
+            else:
+                yield i, fn(item[1], pieces[item[0]], *shared)
 
 
 def _ray_engine(address: str | None = None, **options: Any) -> Engine:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -24,10 +25,16 @@ import numpy as np
 
 from moodbridge.errors import EngineError
 
-__all__ = ["RayEngine"]
+__all__ = ["RayEngine", "check_address"]
 
 #: Retries of a task or actor call after its worker died (a batch that kills every worker fails after that).
 RETRIES = 5
+
+#: Seconds to wait for the cluster's port to answer before giving up (Ray itself retries for about a minute).
+CONNECT_TIMEOUT_S = 5.0
+
+#: Addresses with a meaning of their own to ``ray.init`` (the cluster found on this machine, a new local one).
+_SPECIAL_ADDRESSES = ("auto", "local")
 
 
 def _ray() -> Any:
@@ -36,6 +43,37 @@ def _ray() -> Any:
     except ImportError as exc:
         raise EngineError("the ray engine needs Ray: pip install 'moodbridge[ray]'") from exc
     return ray
+
+
+def check_address(address: str, *, source: str = "--address") -> None:
+    """Fail fast, with one clear line, on a malformed Ray address or one where nothing answers.
+
+    ``host:port`` (a cluster's GCS, e.g. ``10.0.0.5:6379``) or
+    ``ray://host:port`` (Ray Client, port 10001 by default); ``auto`` and
+    ``local`` are passed to Ray as they are.  The port is tried with one TCP
+    connection (:data:`CONNECT_TIMEOUT_S`) before ``ray.init``, which would
+    otherwise retry for about a minute and end in a traceback.
+
+    Raises
+    ------
+    EngineError
+        Naming the address, where it came from (``source``) and the cause.
+    """
+    if address in _SPECIAL_ADDRESSES:
+        return
+    target = address[len("ray://"):] if address.startswith("ray://") else address
+    host, colon, port = target.rpartition(":")
+    host = host.strip("[]")  # an IPv6 literal
+    if not colon or not host or "/" in target or not port.isdigit() or not 0 < int(port) < 65536:
+        raise EngineError(f"{source} {address!r} is not a Ray address: give host:port (a cluster's GCS, e.g. "
+                          "10.0.0.5:6379) or ray://host:10001 (Ray Client)")
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        cause = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__)
+        raise EngineError(f"cannot reach a Ray cluster at {address} ({source}): {cause}; start one there with "
+                          "'ray start --head' or give the right address") from None
 
 
 class _Adapter:
@@ -75,7 +113,10 @@ class RayEngine:
         ray = _ray()
         self._ray = ray
         if not ray.is_initialized():
+            source = "--address" if address else "RAY_ADDRESS"
             address = address or os.environ.get("RAY_ADDRESS") or None
+            if address:
+                check_address(address, source=source)
             try:
                 ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
                          log_to_driver=False, configure_logging=False)
@@ -106,13 +147,22 @@ class RayEngine:
         for batch in mapped.iter_batches(batch_size=None, batch_format="numpy"):
             yield [pickle.loads(b) for b in batch["result"]]
 
-    def map_tasks(self, fn: Callable[..., Any], items: Sequence[Any], *,
-                  shared: tuple = ()) -> Iterator[tuple[int, Any]]:
-        """See :meth:`moodbridge.engine.base.Engine.map_tasks`: one Ray task per item, ``shared`` put once."""
+    def map_tasks(self, fn: Callable[..., Any], items: Sequence[Any], *, shared: tuple = (),
+                  pieces: Sequence[Any] | None = None) -> Iterator[tuple[int, Any]]:
+        """See :meth:`moodbridge.engine.base.Engine.map_tasks`: one Ray task per item, ``shared`` and each piece put once.
+
+        A piece travels as a top-level argument (an object reference), so Ray
+        fetches it only to the nodes whose tasks need it and prefers to run a
+        task where its piece already is.
+        """
         ray = self._ray
         remote = ray.remote(max_retries=RETRIES, retry_exceptions=False)(fn)
         refs = [ray.put(s) for s in shared]
-        pending = {remote.remote(item, *refs): i for i, item in enumerate(items)}
+        if pieces is None:
+            pending = {remote.remote(item, *refs): i for i, item in enumerate(items)}
+        else:
+            piece_refs = [ray.put(p) for p in pieces]
+            pending = {remote.remote(item, piece_refs[j], *refs): i for i, (j, item) in enumerate(items)}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:

@@ -138,6 +138,7 @@ def train_space(
     epochs: int = 15,
     seed: int = 0,
     holdout: float = 0.25,
+    index_shards: int | None = None,
 ) -> AlignTrainResult:
     """Train a joint emotion space between two modalities of a library and index both for search.
 
@@ -158,6 +159,9 @@ def train_space(
     holdout
         Share of each label's items held out of training for :func:`evaluate_space`
         (labels with 3+ items; 0: none).
+    index_shards
+        Shards of each modality's search index (:mod:`moodbridge.search.library_index`):
+        ``None`` automatic (sharded above 2 GiB of vectors), 1: one index.
 
     Raises
     ------
@@ -212,7 +216,8 @@ def train_space(
         write_json_atomic(folder / SPACE_INFO_FILE, info, what="space description")
         view = _ConcatFeatures(lib)
         for m in (ma, mb):
-            index = index_library(view, joint, space=name, modality=m, encoder=DEFAULT_FEATURES[m])
+            index = index_library(view, joint, space=name, modality=m, encoder=DEFAULT_FEATURES[m],
+                                  shards=index_shards)
             result.indexed[m] = len(index)
     result.files["space"] = folder
     result.epochs = len(history.to_dict().get("epochs", []) or [])

@@ -67,9 +67,11 @@ def run_pair(
     engine, address
         ``"local"`` or ``"ray"``: where the pairing's shards of clips run (the cluster at
         ``address``, ``RAY_ADDRESS`` or a new local one); the pairs are the same.
+        The image shards (``image_shards`` in ``pair_options``) are chosen
+        automatically on the ``ray`` engine (:mod:`moodbridge.pairing.sharded`).
     **pair_options
         :func:`moodbridge.pairing.dataset.build_pairs` keywords (alpha, k, m,
-        metric, normalisation, clamp_k, filters, filter_settings, space).
+        metric, normalisation, clamp_k, filters, filter_settings, space, image_shards).
     """
     from moodbridge.engine import get_engine
     from moodbridge.fileio import output_folder

@@ -6,6 +6,12 @@ shards of consecutive music clips; each finished shard is written here as one
 killed loses at most the shard in progress, and the next run with the same
 inputs and parameters loads the finished shards instead of recomputing them.
 
+The image-sharded layout (:mod:`moodbridge.pairing.sharded`) also keeps
+each finished task — the partial top-K of one shard of clips over one shard
+of images — as a ``part-<clips>-<images>.npz`` file, so a lost worker or
+driver costs only the tasks in flight; a shard's parts are deleted once the
+shard itself is saved.
+
 A run key — a BLAKE2b hash of the embeddings, VA points and parameters — is
 stored in ``checkpoint.json``; shards of another key (other inputs, other
 parameters) are discarded rather than mixed in.
@@ -23,6 +29,7 @@ import numpy as np
 from moodbridge.errors import InvalidValueError
 from moodbridge.fileio import atomic_path, write_json_atomic
 from moodbridge.pairing.pairs import Pairing
+from moodbridge.pairing.topk import Candidates
 
 MANIFEST = "checkpoint.json"
 _ARRAYS = ("clip", "image", "rank", "semantic", "emotional", "semantic_norm", "emotional_norm", "total")
@@ -95,12 +102,37 @@ class ShardCheckpoint:
         with atomic_path(self._path(shard), what="pairing checkpoint") as tmp:
             np.savez(tmp, meta=np.array(metas), **arrays)
 
+    def _part(self, shard: int, piece: int) -> Path:
+        return self.folder / f"part-{shard:06d}-{piece:06d}.npz"
+
+    def load_part(self, shard: int, piece: int) -> Candidates | None:
+        """The saved partial top-K of clip shard ``shard`` over image shard ``piece``, or ``None``."""
+        path = self._part(shard, piece)
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return Candidates(indices=data["indices"], scores=data["scores"], backend=str(data["backend"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # a damaged part is recomputed
+
+    def save_part(self, shard: int, piece: int, candidates: Candidates) -> None:
+        """Write one task's partial top-K atomically."""
+        with atomic_path(self._part(shard, piece), what="pairing checkpoint") as tmp:
+            np.savez(tmp, indices=candidates.indices, scores=candidates.scores, backend=np.array(candidates.backend))
+
+    def drop_parts(self, shard: int) -> None:
+        """Delete the partial top-K files of a clip shard (once the shard is saved)."""
+        for p in self.folder.glob(f"part-{shard:06d}-*.npz"):
+            p.unlink(missing_ok=True)
+
     def done(self) -> list[int]:
         """Indices of the saved shards."""
         return sorted(int(p.stem.split("-")[1]) for p in self.folder.glob("shard-*.npz"))
 
     def clear(self) -> None:
         """Delete every shard and the manifest (the folder stays)."""
-        for p in list(self.folder.glob("shard-*.npz")) + list(self.folder.glob(".shard-*")):
+        for p in [*self.folder.glob("shard-*.npz"), *self.folder.glob("part-*.npz"), *self.folder.glob(".shard-*"),
+                  *self.folder.glob(".part-*")]:
             p.unlink(missing_ok=True)
         (self.folder / MANIFEST).unlink(missing_ok=True)

@@ -120,6 +120,7 @@ def build_pairs(
     checkpoint: str | Path | None = None,
     progress: bool = False,
     engine: "Engine | None" = None,
+    image_shards: int | None = None,
 ) -> PairTable:
     """Pair every audio clip of a library with its m best images (EMID Sec. 3.1).
 
@@ -158,8 +159,9 @@ def build_pairs(
     semantic_baseline
         Also pair with α = 1 (the same candidates, no emotional alignment: EMID
         Fig. 5's left panel), kept in ``table.semantic_only``.
-    checkpoint, progress, engine
-        Resumable shards, a progress bar and where the shards run (:func:`moodbridge.pairing.pair_alphas`).
+    checkpoint, progress, engine, image_shards
+        Resumable shards, a progress bar, where the shards run and whether the
+        images are sharded too (:func:`moodbridge.pairing.pair_alphas`).
 
     Raises
     ------
@@ -217,7 +219,7 @@ def build_pairs(
         X, Y, space_description = semantic_embeddings(library, music, images, space)
         pairings = pair_alphas(X, Y, music_va, image_va, alphas=alphas, k=k_used, m=m, metric=metric,
                                normalisation=normalisation, normalise=True, checkpoint=checkpoint,  # type: ignore[arg-type]
-                               progress=progress, engine=engine)
+                               progress=progress, engine=engine, image_shards=image_shards)
     params = {"alpha": float(alpha), "k": int(k), "k_used": int(k_used), "m": int(m), "metric": metric,
               "normalisation": normalisation, "clamp_k": bool(clamp_k), "space": space}
     tables = [

@@ -282,32 +282,97 @@ def _image_spans(n_images: int, k: int, image_block: int) -> Iterator[tuple[int,
         start, width = start + width, min(image_block, 2 * width)
 
 
-def _torch_top_k(music: np.ndarray, images: np.ndarray, k: int, music_block: int, image_block: int) -> Candidates:
-    """Blockwise exact top-k with a running threshold (see the module docstring)."""
+def _torch_top_k(music: np.ndarray, images: np.ndarray, k: int, music_block: int, image_block: int,
+                 *, spans: list[tuple[int, int]] | None = None, offset: int = 0) -> Candidates:
+    """Blockwise exact top-k with a running threshold (see the module docstring).
+
+    ``spans`` (default: :func:`_image_spans` over all of ``images``) are the
+    column ranges of the image blocks, relative to ``images``, whose first row
+    is image ``offset``: an image shard (:func:`partial_top_k`) passes the
+    spans of the whole library that fall in it, so that every score is the
+    same matmul over the same block as on one machine.
+    """
     x, y = torch.from_numpy(music), torch.from_numpy(images)
     n_music, n_images = x.shape[0], y.shape[0]
+    spans = list(_image_spans(n_images, k, image_block)) if spans is None else spans
     out_i = np.empty((n_music, k), dtype=np.int64)
     out_v = np.empty((n_music, k), dtype=np.float32)
-    score_buf = torch.empty(music_block * image_block)
-    mask_buf = np.empty(music_block * image_block, dtype=bool)
+    score_buf = torch.empty(music_block * max(c1 - c0 for c0, c1 in spans))
+    mask_buf = np.empty(score_buf.numel(), dtype=bool)
     budget = score_buf.numel() * _MERGE_SHARE
     with torch.inference_mode():
         for r0 in range(0, n_music, music_block):
             xb = x[r0 : r0 + music_block]
             rows = xb.shape[0]
             keys = np.full((rows, k), _NO_KEY, dtype=np.int64)
-            for c0, c1 in _image_spans(n_images, k, image_block):
+            for j, (c0, c1) in enumerate(spans):
                 scores = score_buf[: rows * (c1 - c0)].view(rows, c1 - c0)
                 torch.matmul(xb, y[c0:c1].T, out=scores)
-                if c0 == 0:  # the first block's K-th best bounds the final K-th best from below
+                if j == 0:  # the first block's K-th best bounds the final K-th best from below
                     threshold = torch.topk(scores, k, dim=1, sorted=False).values.amin(1, keepdim=True).numpy()
                 else:
                     threshold = _threshold(keys)
                 mask = mask_buf[: rows * (c1 - c0)].reshape(rows, c1 - c0)
-                hit_rows, hit_keys = _survivors(scores, threshold, mask, c0, inclusive=c0 == 0)
+                hit_rows, hit_keys = _survivors(scores, threshold, mask, offset + c0, inclusive=j == 0)
                 keys = _merge(keys, hit_rows, hit_keys, budget)
             out_v[r0 : r0 + rows], out_i[r0 : r0 + rows] = _sorted(keys)
     return Candidates(indices=out_i, scores=out_v, backend="torch")
+
+
+def resolve_backend(backend: Backend, n_music: int, n_images: int) -> str:
+    """The search :func:`top_k_candidates` runs for these sizes: ``"auto"`` is FAISS below
+    :data:`AUTO_FAISS_BELOW` score entries, torch from there on; other names are returned as given."""
+    if backend == "auto":
+        return "faiss" if n_music * n_images < AUTO_FAISS_BELOW else "torch"
+    return str(backend)
+
+
+def image_shards(n_music: int, n_images: int, k: int, shards: int,
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> list[list[tuple[int, int]]]:
+    """The image blocks of the torch search (global column ranges) in ``shards`` consecutive groups.
+
+    Each group is one image shard of :func:`partial_top_k`: whole blocks of
+    the single-machine search (:func:`block_shape`, :func:`_image_spans`), so
+    that its scores are bit for bit the same, with about ``N_I / shards``
+    images and at least ``k + 1`` (a short last block joins the group before
+    it).  Fewer groups come back when there are fewer blocks than ``shards``.
+
+    Raises
+    ------
+    InvalidValueError
+        On fewer than one shard, or a budget too small (:func:`block_shape`).
+    """
+    if isinstance(shards, bool) or not isinstance(shards, (int, np.integer)) or shards < 1:
+        raise InvalidValueError(f"image shards must be a positive integer, got {shards!r}")
+    _, image_block = block_shape(n_music, n_images, k, memory_budget)
+    spans = list(_image_spans(n_images, k, image_block))
+    groups: list[list[tuple[int, int]]] = []
+    for c0, c1 in spans:
+        if groups and (c1 - c0 <= k or (c0 + c1) / 2 < len(groups) * n_images / shards):  # by the block's middle
+            groups[-1].append((c0, c1))
+        else:
+            groups.append([(c0, c1)])
+    return groups
+
+
+def partial_top_k(music: np.ndarray, shard: np.ndarray, spans: list[tuple[int, int]], *, k: int,
+                  n_images: int, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> Candidates:
+    """The top-K of every clip over one image shard (rows ``spans[0][0]`` to ``spans[-1][1]`` of the library).
+
+    ``spans`` is one group of :func:`image_shards` and ``shard`` those images;
+    indices are global.  Merged per clip in the search's key order
+    (:func:`moodbridge.search.sharded.merge_top`: score descending, lower
+    index first), the shards' lists are exactly :func:`top_k_candidates` with
+    ``backend="torch"`` over all ``n_images`` images: the blocks, their shape
+    and so every score are the same.  ``music`` and ``shard`` are unit rows
+    (not checked again here).
+    """
+    start = spans[0][0]
+    if shard.shape[0] != spans[-1][1] - start:
+        raise InvalidValueError(f"image shard has {shard.shape[0]} rows but its blocks cover {spans[-1][1] - start}")
+    music_block, image_block = block_shape(music.shape[0], n_images, k, memory_budget)
+    local = [(c0 - start, c1 - start) for c0, c1 in spans]
+    return _torch_top_k(music, shard, k, music_block, image_block, spans=local, offset=start)
 
 
 def _faiss_top_k(music: np.ndarray, images: np.ndarray, k: int) -> Candidates:
@@ -386,8 +451,7 @@ def top_k_candidates(
         )
     k = check_k(k, y.shape[0], clamp=clamp_k)
     music_block, image_block = block_shape(x.shape[0], y.shape[0], k, memory_budget)
-    if backend == "auto":
-        backend = "faiss" if x.shape[0] * y.shape[0] < AUTO_FAISS_BELOW else "torch"
+    backend = resolve_backend(backend, x.shape[0], y.shape[0])
     if backend == "torch":
         return _torch_top_k(x, y, k, music_block, image_block)
     if backend == "faiss":

@@ -80,9 +80,7 @@ __all__ = [
     "VectorIndex",
     "build_index",
     "index_dir",
-    "index_library",
     "load_index",
-    "open_library_index",
 ]
 
 FORMAT = "moodbridge-vector-index"
@@ -503,57 +501,6 @@ def index_dir(library: Any, space: str) -> Path:
     check_name(space, "index names")
     root = Path(getattr(library, "root", library))
     return root / "indexes" / space
-
-
-def index_library(
-    library: Any,
-    joint_space: Any,
-    *,
-    space: str,
-    modality: str,
-    encoder: str,
-    head: str | None = None,
-    **build_kwargs: Any,
-) -> VectorIndex:
-    """Embed every ``modality`` item of a library into a joint space, index and save them.
-
-    Parameters
-    ----------
-    library
-        An open :class:`~moodbridge.library.Library`.
-    joint_space
-        A trained :class:`~moodbridge.align.JointSpace`.
-    space
-        Name under which the indexes are stored (``LIB/indexes/<space>/``).
-    modality
-        Library modality of the items (``"image"``, ``"audio"`` …).
-    encoder
-        Encoder whose stored features feed the projection head.
-    head
-        The joint space's modality name of that head, when it differs from
-        ``modality``.
-    **build_kwargs
-        Passed to :func:`build_index`.
-
-    Returns
-    -------
-    VectorIndex
-        The saved index; its ids are the library item ids.
-    """
-    items = library.items(modality=modality)
-    if items:
-        features = library.feature_matrix(items, encoder)
-        vectors = joint_space.embed(head or modality, features)
-    else:
-        vectors = np.zeros((0, int(getattr(joint_space.config, "embed_dim", 128))), dtype=np.float32)
-    index = build_index(vectors, [it.id for it in items], modality=modality, space=space, **build_kwargs)
-    index.save(index_dir(library, space))
-    return index
-
-
-def open_library_index(library: Any, space: str, modality: str, **load_kwargs: Any) -> VectorIndex:
-    """Load the ``modality`` index of joint space ``space`` from a library (see :func:`load_index`)."""
-    return load_index(index_dir(library, space), modality, **load_kwargs)
 
 
 # --------------------------------------------------------------------- helpers

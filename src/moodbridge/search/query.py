@@ -307,7 +307,7 @@ def _choose_space(library: Any, space: str | None, q_modality: str, target: str)
 def _joint_search(library: Any, name: str, q_modality: str, target: str,
                   row: Mapping[str, Mapping[str, np.ndarray]], top: int, notes: list[str]) -> tuple[list[Hit], str]:
     from moodbridge.align.space import JointSpace
-    from moodbridge.search.index import open_library_index
+    from moodbridge.search.library_index import open_library_index
 
     heads, specs = space_heads(library, name)
     # dimension checks first, from the JSON alone: a clear message naming both sides
