@@ -92,7 +92,7 @@ class MusicVAE(nn.Module):
         return torch.cat([z, controls], dim=1) if self.config.conditions else z
 
     def decode_bars(self, z: torch.Tensor, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits ``(N, 2, 16, 88)`` and controls ``(N, 2)`` of bars with codes ``(N, code)`` at ``position`` ``(N,)``."""
+        """Logits ``(N, 2, 16, 88)`` and controls ``(N, 2)`` of bars with codes ``(N, code)`` at positions ``(N,)``."""
         onehot = F.one_hot(position.long() % self.config.bars, self.config.bars).to(z.dtype)
         h = self.bar_decoder(torch.cat([z, onehot], dim=1))
         return self.cells(h).reshape(-1, 2, STEPS_PER_BAR, N_PITCHES), self.controls(h)
