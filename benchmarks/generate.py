@@ -61,7 +61,7 @@ def main() -> None:
 
         gen = Generator()
         bars = read_roll(first.files["midi"]).n_bars
-        z = torch.zeros(bars, gen.config.latent)
+        z = torch.zeros(bars, gen.config.code)
         times = []
         for _ in range(20):
             t = time.perf_counter()

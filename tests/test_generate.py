@@ -122,7 +122,8 @@ def test_any_latent_decodes_to_valid_midi(generator, tmp_path) -> None:
 
     rng = np.random.default_rng(3)
     for i, z in enumerate(rng.standard_normal((6, generator.config.latent)) * np.array([0.0, 1, 1, 2, 3, 5])[:, None]):
-        roll = decode_bars(generator.vae, np.repeat(z[None], 4, axis=0), rng=rng)
+        code = generator.with_attributes(z[None], rng.uniform(-1, 1, (1, 2)))[0]
+        roll = decode_bars(generator.vae, np.repeat(code[None], 4, axis=0), rng=rng)
         path = roll_to_midi(roll, tmp_path / f"z{i}.mid")
         assert len(notes_of(path)) > 0
         assert len(mido.MidiFile(str(path)).tracks) == 1
@@ -146,6 +147,34 @@ def test_compose_covers_the_seconds_asked(generator) -> None:
     assert 20.0 <= generator.seconds_of(roll) < 20.0 + 2 * 240.0 / 40.0
 
 
+def _chord_roll(pitches: list[int]) -> Roll:
+    onset = np.zeros((16, 88), dtype=bool)
+    onset[0, [p - 21 for p in pitches]] = True
+    return Roll(onset, onset | np.roll(onset, 1, axis=0), np.full(1, 64.0), np.full(1, 110.0))
+
+
+def test_attributes_tell_major_from_minor_and_low_from_high() -> None:
+    """Mode is the best major minus the best minor key correlation; register the mean onset pitch."""
+    from moodbridge.generate.attributes import ATTRIBUTES, attributes_of
+
+    major, minor = attributes_of(_chord_roll([60, 64, 67])), attributes_of(_chord_roll([60, 63, 67]))
+    m, r = ATTRIBUTES.index("mode"), ATTRIBUTES.index("register")
+    assert major[m] > 0 > minor[m]
+    assert attributes_of(_chord_roll([36, 40, 43]))[r] < 0 < attributes_of(_chord_roll([84, 88, 91]))[r]
+
+
+def test_conditional_prior_draws_among_the_nearest_windows() -> None:
+    """Attributes are the mean over the k windows nearest in VA; a draw is one of those windows' latents."""
+    from moodbridge.generate.attributes import ConditionalPrior
+
+    va = np.array([[0.9, 0.9], [0.8, 0.9], [-0.9, -0.8], [-0.8, -0.9]])
+    attrs = np.arange(20, dtype=float).reshape(4, 5)
+    prior = ConditionalPrior(va, attrs, np.eye(4), k=2)
+    assert np.allclose(prior.attributes([[1.0, 1.0]]), attrs[:2].mean(axis=0))
+    draws = prior.sample(np.tile([[-1.0, -1.0]], (50, 1)), np.random.default_rng(0))
+    assert {int(np.argmax(d)) for d in draws} == {2, 3}
+
+
 # ----------------------------------------------------------------------------- the job and its files
 def test_generate_for_va_writes_valid_midi_and_wav(tmp_path) -> None:
     r = run_generate(None, va="0.5,0.5", out=tmp_path / "p.mid", wav=tmp_path / "p.wav", seconds=8, seed=2)
@@ -163,19 +192,19 @@ def test_generate_for_va_writes_valid_midi_and_wav(tmp_path) -> None:
 def test_opposite_emotions_are_heard_apart(tmp_path) -> None:
     """``--va 0.8,0.8`` vs ``--va -0.8,-0.8``, three seeds each, as the independent judge hears them.
 
-    Issue 12 asks for more than 1.5 apart on each axis of the 1-9 scale.  Arousal
-    reaches it (1.50); valence does not (the judge hears the two about equally
-    pleasant, docs/generate.md).  The measured 1.50 sits on the target itself, and
-    float round-off on another CPU moves the sampled notes, so the test guards a
-    clear margin below it (1.2: the arousal control works at all) and the figure
-    against the target is reported in docs/generate.md, not asserted here.
+    Issue 12 asks for more than 1.5 apart on each axis of the 1-9 scale.  With the
+    attribute-conditioned decoder and the conditional prior (docs/generate.md) the
+    judge measured 1.90 (valence) and 4.18 (arousal) on these seeds (1.53 / 3.91 on
+    seeds 3-12).  Float round-off on another CPU moves the sampled notes, so the test
+    guards the issue's 1.5 on both axes: 0.4 below the measured valence, far below
+    the measured arousal.
     """
     heard = {}
     for name, va in (("up", "0.8,0.8"), ("down", "-0.8,-0.8")):
         heard[name] = np.mean([run_generate(None, va=va, out=tmp_path / f"{name}{s}.mid", seed=s).heard_va
                                for s in range(3)], axis=0)
     diff = (heard["up"] - heard["down"]) * 4.0  # [-1, 1] -> 1-9 units
-    assert diff[1] > 1.2, diff
+    assert diff[0] > 1.5 and diff[1] > 1.5, diff
 
 
 def test_generate_for_an_image(tmp_path) -> None:

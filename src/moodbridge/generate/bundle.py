@@ -5,7 +5,9 @@ Arrays are stored as float16 (integer buffers as they are) under
 figures measured) is under ``__meta__``.  Parts: ``vae`` (music VAE),
 ``img`` (Img-Projector), ``va`` (VA-Projector, for ``--va``), ``mus``
 (Mus-Projector), ``deproj`` (De-Projector), plus the image-feature
-standardisation ``img_mean`` / ``img_std``.
+standardisation ``img_mean`` / ``img_std`` and, for a conditioned decoder, the
+conditional prior's tables ``attr_va``, ``attr_values`` and ``prior_latents``
+(:class:`~moodbridge.generate.attributes.ConditionalPrior`).
 """
 from __future__ import annotations
 
@@ -50,7 +52,8 @@ def save_bundle(path: str | Path, bundle: Bundle) -> Path:
         for name, tensor in state.items():
             a = tensor.detach().cpu().numpy() if hasattr(tensor, "detach") else np.asarray(tensor)
             payload[f"{part}.{name}"] = a.astype(np.float16) if a.dtype.kind == "f" else a
-    payload.update({k: np.asarray(v, dtype=np.float32) for k, v in bundle.arrays.items()})
+    payload.update({k: np.asarray(v, dtype=np.float16 if np.asarray(v).dtype == np.float16 else np.float32)
+                    for k, v in bundle.arrays.items()})  # extra arrays: float32 unless given as float16
     payload["__meta__"] = np.frombuffer(json.dumps(bundle.meta, sort_keys=True).encode(), dtype=np.uint8)
     path = Path(path)
     with atomic_path(path, what="generator weights") as tmp:

@@ -27,7 +27,8 @@ __all__ = ["DEFAULT_SUSTAIN", "DEFAULT_TEMPERATURE", "decode_bars"]
 #: sharpness of the onset draw (lower: closer to taking the k most likely cells); this,
 #: :data:`SHARED_NOISE` and :data:`DEFAULT_SUSTAIN` were set so that pieces decoded for training
 #: VA points match the training clips' pitch entropy, polyphony rate and 16th-grid groove
-#: (never by the judge; docs/generate.md)
+#: (never by the judge; docs/generate.md); a weight file stores its own values (meta ``decoding``), which the
+#: :class:`~moodbridge.generate.generator.Generator` uses
 DEFAULT_TEMPERATURE = 1.6
 #: share of the onset noise common to the four bar positions (a mix of Gumbel draws)
 SHARED_NOISE = 0.85

@@ -3,6 +3,13 @@
 ``z_x = Img-Projector(v_x)``, ``ṽ = De-Projector(z_x)``, music = Mus-Decoder(ṽ).
 For ``--va`` the VA-Projector plays the Img-Projector with the VA point
 itself as input (trained with the same losses; moodbridge's addition).
+When the decoder is conditioned on musical attributes (moodbridge's
+addition, :mod:`moodbridge.generate.attributes`), the decoder's *code* is
+the latent followed by the attributes that the
+:class:`~moodbridge.generate.attributes.ConditionalPrior` gives for the
+target VA (for an image: the ``image-va`` head's VA of it), and the latent
+is ``(1 - w) ṽ + w z_prior`` with ``z_prior`` a seeded draw from that prior
+and ``w`` = the weight file's ``prior_weight`` (0 for the paper's path).
 
 Pieces and slideshows are decoded bar by bar (:func:`~moodbridge.generate.decode.decode_bars`).
 A slideshow has one section per photo; its **transitions** cross the bar
@@ -21,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from moodbridge.errors import InvalidValueError
+from moodbridge.generate.attributes import ConditionalPrior
 from moodbridge.generate.bundle import load_bundle
 from moodbridge.generate.decode import DEFAULT_SUSTAIN, DEFAULT_TEMPERATURE, decode_bars
 from moodbridge.generate.roll import STEPS_PER_BAR, Roll
@@ -72,32 +80,65 @@ class Generator:
             module.eval()
         self.img_mean = b.arrays.get("img_mean")
         self.img_std = b.arrays.get("img_std")
+        decoding = b.meta.get("decoding", {})
+        #: onset temperature and sustain threshold the weights were tuned with (:func:`decode_bars`)
+        self.temperature = float(decoding.get("temperature", DEFAULT_TEMPERATURE))
+        self.sustain_threshold = float(decoding.get("sustain_threshold", DEFAULT_SUSTAIN))
+        #: weight ``w`` of the conditional prior's latent against the De-Projector's
+        self.prior_weight = float(b.meta.get("prior", {}).get("weight", 0.0))
+        self.prior: ConditionalPrior | None = None
+        if self.config.conditions:
+            if "attr_va" not in b.arrays or "attr_values" not in b.arrays:
+                from moodbridge.errors import EncoderUnavailableError
+
+                raise EncoderUnavailableError("damaged generator weights: the conditional prior is missing")
+            self.prior = ConditionalPrior(b.arrays["attr_va"], b.arrays["attr_values"], b.arrays.get("prior_latents"),
+                                          k=int(b.meta.get("prior", {}).get("k", 64)))
+
+    # ------------------------------------------------------------------ codes
+    def with_attributes(self, latents: np.ndarray, va: np.ndarray, *, seed: int = 0,
+                        prior_weight: float | None = None) -> np.ndarray:
+        """Decoder codes ``(K, code)`` from projected latents ``(K, latent)`` and the target VA ``(K, 2)``.
+
+        The latent is blended with a seeded draw of the conditional prior
+        (weight ``prior_weight``, default the weight file's) and followed by
+        the prior's attributes for ``va``; without a prior (the paper's
+        unconditioned VAE) the latents are returned as they are.
+        """
+        latents = np.asarray(latents, dtype=np.float64)
+        if self.prior is None:
+            return latents
+        w = self.prior_weight if prior_weight is None else float(prior_weight)
+        if w > 0:
+            latents = (1.0 - w) * latents + w * self.prior.sample(va, np.random.default_rng(seed))
+        return np.concatenate([latents, self.prior.attributes(va)], axis=1)
 
     # ------------------------------------------------------------------ latents
-    def latent_for_va(self, va: np.ndarray) -> np.ndarray:
-        """``(K, latent)`` music latents for VA points ``(K, 2)`` in [-1, 1]."""
+    def latent_for_va(self, va: np.ndarray, *, seed: int = 0) -> np.ndarray:
+        """``(K, code)`` decoder codes for VA points ``(K, 2)`` in [-1, 1] (:meth:`with_attributes`)."""
         import torch
 
+        va = np.asarray(va, dtype=np.float32).reshape(-1, 2)
         with torch.no_grad():
-            z = self.va(torch.as_tensor(np.asarray(va, dtype=np.float32).reshape(-1, 2)))
-            return self.deproj(z).numpy()
+            z = self.va(torch.as_tensor(va))
+            return self.with_attributes(self.deproj(z).numpy(), va, seed=seed)
 
     def image_input(self, features: np.ndarray, head_va: np.ndarray) -> np.ndarray:
         """The Img-Projector's input: standardised EfficientNet-Lite0 features beside the ``image-va`` head's VA."""
         X = (np.asarray(features, dtype=np.float64) - self.img_mean) / self.img_std
         return np.concatenate([X, np.asarray(head_va, dtype=np.float64).reshape(len(X), 2)], axis=1)
 
-    def latent_for_images(self, features: np.ndarray, head_va: np.ndarray) -> np.ndarray:
-        """``(K, latent)`` music latents for images given their features ``(K, D)`` and head VA ``(K, 2)``."""
+    def latent_for_images(self, features: np.ndarray, head_va: np.ndarray, *, seed: int = 0) -> np.ndarray:
+        """``(K, code)`` decoder codes for images given their features ``(K, D)`` and head VA ``(K, 2)``."""
         import torch
 
         with torch.no_grad():
             z = self.img(torch.as_tensor(self.image_input(features, head_va), dtype=torch.float32))
-            return self.deproj(z).numpy()
+            return self.with_attributes(self.deproj(z).numpy(), np.asarray(head_va).reshape(-1, 2), seed=seed)
 
     # ------------------------------------------------------------------ music
     def tempo_of(self, latent: np.ndarray) -> float:
-        """The tempo (bpm) the decoder gives the first bar of ``latent``."""
+        """The tempo (bpm) the decoder gives the first bar of the code ``latent``."""
         import torch
 
         from moodbridge.generate.tensors import controls_to
@@ -108,17 +149,20 @@ class Generator:
         return float(controls_to(c.numpy())[1][0])
 
     def compose(self, latents: np.ndarray, seconds: Sequence[float], *, seed: int = 0,
-                temperature: float = DEFAULT_TEMPERATURE, sustain_threshold: float = DEFAULT_SUSTAIN) -> Roll:
-        """One piece with a section per latent (``(S, latent)``), section ``i`` lasting about ``seconds[i]``.
+                temperature: float | None = None, sustain_threshold: float | None = None) -> Roll:
+        """One piece with a section per code (``(S, code)``), section ``i`` lasting about ``seconds[i]``.
 
-        The seed draws the latent perturbation (:data:`LATENT_NOISE`) and the onsets;
-        ``temperature`` and ``sustain_threshold`` are :func:`~moodbridge.generate.decode.decode_bars`'s.
+        The seed draws the latent perturbation (:data:`LATENT_NOISE`, on the latent part
+        of the code, not on the attributes) and the onsets;
+        ``temperature`` and ``sustain_threshold`` are :func:`~moodbridge.generate.decode.decode_bars`'s
+        (default: the values stored with the weights).
         """
         latents = np.asarray(latents, dtype=np.float64)
         if latents.ndim != 2 or len(latents) != len(seconds) or len(latents) == 0:
             raise InvalidValueError("compose needs one latent per section and at least one section")
         rng = np.random.default_rng(seed)
-        noisy = latents + LATENT_NOISE * rng.standard_normal(latents.shape)
+        noisy = latents.copy()
+        noisy[:, : self.config.latent] += LATENT_NOISE * rng.standard_normal((len(latents), self.config.latent))
         per_bar: list[np.ndarray] = []
         starts: list[int] = []
         for i, (z, s) in enumerate(zip(noisy, seconds)):
@@ -132,8 +176,9 @@ class Generator:
             bars[b - 1] = (1 - w_out) * a + w_out * c
             if b + 1 <= len(bars) and (i + 1 >= len(starts) or starts[i + 1] > b + 1):
                 bars[b] = (1 - w_in) * a + w_in * c
-        return decode_bars(self.vae, bars, rng=rng, sections=tuple(starts), temperature=temperature,
-                           sustain_threshold=sustain_threshold)
+        return decode_bars(self.vae, bars, rng=rng, sections=tuple(starts),
+                           temperature=self.temperature if temperature is None else temperature,
+                           sustain_threshold=self.sustain_threshold if sustain_threshold is None else sustain_threshold)
 
     @staticmethod
     def seconds_of(roll: Roll) -> float:

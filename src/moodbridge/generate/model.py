@@ -13,6 +13,11 @@ Choices where the paper is silent:
   the latent and the bar's position to that bar's onset and sustain logits and
   its velocity and tempo (so a piece of any length is decoded bar by bar, and
   a latent that changes from bar to bar gives a smooth slideshow);
+* moodbridge's addition: with ``conditions > 0`` the decoder also receives the
+  window's musical attributes (:mod:`moodbridge.generate.attributes`: mode,
+  register, density, velocity, tempo) beside the latent, a conditional VAE
+  (Sohn et al. 2015); the encoder then takes those attributes as its controls.
+  The decoder's input *code* is ``latent ⊕ attributes``;
 * the projectors end on the unit sphere (``F.normalize``): Eq. 6-11 only see
   cosines, so the de-projector receives the same kind of vector from an image
   (``z_x``) as from music (``z_y``).
@@ -40,6 +45,15 @@ class VAEConfig:
     bar_hidden: int = 160
     hidden: int = 256
     bars: int = BARS
+    #: encoder control inputs (velocity and tempo, or the attributes when conditioned)
+    controls: int = 2
+    #: attributes the decoder is conditioned on (0: the paper's unconditioned decoder)
+    conditions: int = 0
+
+    @property
+    def code(self) -> int:
+        """Width of the decoder's input code: the latent and the conditioning attributes."""
+        return self.latent + self.conditions
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -48,18 +62,20 @@ class VAEConfig:
 class MusicVAE(nn.Module):
     """EIMG's Mus-Encoder / Mus-Decoder as a VAE over 4-bar piano rolls.
 
-    Input: ``(B, bars, 2, 16, 88)`` onset/sustain planes and ``(B, 2)``
-    controls (mean velocity, tempo, scaled to about [-1, 1]).  The decoder's
-    bar input is the latent plus a one-hot bar position (``bar % bars``).
+    Input: ``(B, bars, 2, 16, 88)`` onset/sustain planes and ``(B, controls)``
+    controls (mean velocity and tempo scaled to about [-1, 1], or the
+    attributes, whose last two columns are those).  The decoder's bar input is
+    the code (latent, then ``conditions`` attributes) plus a one-hot bar
+    position (``bar % bars``).
     """
 
     def __init__(self, config: VAEConfig = VAEConfig()) -> None:
         super().__init__()
         c = self.config = config
         self.bar_encoder = nn.Sequential(nn.Linear(BAR_CELLS, c.bar_hidden), nn.ReLU())
-        self.window_encoder = nn.Sequential(nn.Linear(c.bars * c.bar_hidden + 2, c.hidden), nn.ReLU(),
+        self.window_encoder = nn.Sequential(nn.Linear(c.bars * c.bar_hidden + c.controls, c.hidden), nn.ReLU(),
                                             nn.Linear(c.hidden, 2 * c.latent))
-        self.bar_decoder = nn.Sequential(nn.Linear(c.latent + c.bars, c.hidden), nn.ReLU(),
+        self.bar_decoder = nn.Sequential(nn.Linear(c.code + c.bars, c.hidden), nn.ReLU(),
                                          nn.Linear(c.hidden, c.bar_hidden), nn.ReLU())
         self.cells = nn.Linear(c.bar_hidden, BAR_CELLS)
         self.controls = nn.Linear(c.bar_hidden, 2)
@@ -71,14 +87,18 @@ class MusicVAE(nn.Module):
         mu, logvar = self.window_encoder(torch.cat([h, controls], dim=1)).chunk(2, dim=1)
         return mu, logvar.clamp(-8.0, 8.0)
 
+    def code(self, z: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:
+        """The decoder's input ``(B, code)``: the latent, then the conditioning attributes (the controls) if any."""
+        return torch.cat([z, controls], dim=1) if self.config.conditions else z
+
     def decode_bars(self, z: torch.Tensor, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits ``(N, 2, 16, 88)`` and controls ``(N, 2)`` of bars with latents ``(N, latent)`` at ``position`` ``(N,)``."""
+        """Logits ``(N, 2, 16, 88)`` and controls ``(N, 2)`` of bars with codes ``(N, code)`` at positions ``(N,)``."""
         onehot = F.one_hot(position.long() % self.config.bars, self.config.bars).to(z.dtype)
         h = self.bar_decoder(torch.cat([z, onehot], dim=1))
         return self.cells(h).reshape(-1, 2, STEPS_PER_BAR, N_PITCHES), self.controls(h)
 
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits ``(B, bars, 2, 16, 88)`` and controls ``(B, bars, 2)`` of whole windows."""
+        """Logits ``(B, bars, 2, 16, 88)`` and controls ``(B, bars, 2)`` of whole windows with codes ``(B, code)``."""
         b, n = z.shape[0], self.config.bars
         zz = z.repeat_interleave(n, dim=0)
         pos = torch.arange(n, device=z.device).repeat(b)

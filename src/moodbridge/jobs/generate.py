@@ -106,7 +106,7 @@ def _image_rows(images: Sequence[Path], library: LibraryLike | None) -> list[dic
     return rows  # type: ignore[return-value]
 
 
-def _image_latents(generator: Any, images: Sequence[Path], library: LibraryLike | None
+def _image_latents(generator: Any, images: Sequence[Path], library: LibraryLike | None, *, seed: int
                    ) -> tuple[np.ndarray, np.ndarray]:
     from moodbridge.affect.estimate import stack_rows
     from moodbridge.affect.heads.image_v2 import ImageVAHeadV2
@@ -114,7 +114,7 @@ def _image_latents(generator: Any, images: Sequence[Path], library: LibraryLike 
     outputs = stack_rows(_image_rows(images, library))
     head_va = ImageVAHeadV2().predict_va(outputs)
     features = np.asarray(outputs[IMAGE_ENCODER]["features"], dtype=np.float64)
-    return generator.latent_for_images(features, head_va), head_va
+    return generator.latent_for_images(features, head_va, seed=seed), head_va
 
 
 def _write(generator: Any, latents: np.ndarray, seconds: Sequence[float], *, seed: int, out: Path,
@@ -206,11 +206,11 @@ def run_generate(library: LibraryLike | None, image: str | Path | None = None, *
         img = Path(image).expanduser()
         if not img.is_file():
             raise InvalidValueError(f"{img}: no such image file")
-        latents, target = _image_latents(generator, [img], library)
+        latents, target = _image_latents(generator, [img], library, seed=seed)
         source = str(img)
     else:
         target = np.array([target_va], dtype=np.float64)
-        latents, source = generator.latent_for_va(target), f"va {target_va[0]:+.2f},{target_va[1]:+.2f}"
+        latents, source = generator.latent_for_va(target, seed=seed), f"va {target_va[0]:+.2f},{target_va[1]:+.2f}"
     files, roll, heard, sections = _write(generator, latents, [seconds], seed=seed, out=out_p, wav=wav_p,
                                           judge=judge)
     return _result(files, roll, heard, sections, target, source, seed, generator)
@@ -259,7 +259,7 @@ def run_slideshow(library: LibraryLike | None, folder: str | Path, *, out: str |
     wav_p = _check_output(wav, ".wav", "WAV") if wav is not None else None
     generator = Generator(weights)
     judge = Judge(judge_weights)
-    latents, target = _image_latents(generator, photos, library)
+    latents, target = _image_latents(generator, photos, library, seed=seed)
     files, roll, heard, sections = _write(generator, latents, [seconds] * len(photos), seed=seed, out=out_p,
                                           wav=wav_p, judge=judge)
     return _result(files, roll, heard, sections, target, str(Path(folder)), seed, generator)

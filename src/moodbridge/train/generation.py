@@ -33,6 +33,10 @@ from moodbridge.errors import InvalidValueError
 
 __all__ = ["SPLIT_FRACTIONS", "eimg_split", "train_vae", "window_data"]
 
+#: the conditional prior's neighbours and weight, and the decoding knobs of the conditioned model, chosen on a
+#: dev predictor fitted on ``gen`` clips (cross-fitted halves), never on the judge (docs/generate.md)
+PRIOR = {"k": 64, "weight": 0.75}
+DECODING = {"temperature": 2.0, "sustain_threshold": 0.13}
 #: fractions of EIMG's piece groups in the ``gen``, ``judge`` and ``test`` splits
 SPLIT_FRACTIONS = {"gen": 0.5, "judge": 0.3, "test": 0.2}
 SCALE = get_scale("eimg")
@@ -56,8 +60,10 @@ def eimg_split(data_dir: str | Path, *, seed: int = 0) -> dict[str, Any]:
 
 def window_data(paths: Sequence[Path], va: np.ndarray, *, stride: int | None, progress: bool = True
                 ) -> dict[str, np.ndarray]:
-    """``planes`` (W, 4, 2, 16, 88) uint8, ``controls`` (W, 2), ``va`` (W, 2) and ``clip`` (W,) of clips' windows."""
+    """``planes`` (W, 4, 2, 16, 88) uint8, ``controls`` (W, 2), ``attributes`` (W, 5), ``va`` (W, 2), ``clip`` (W,)."""
     from tqdm.auto import tqdm
+
+    from moodbridge.generate.attributes import attributes_of
 
     from moodbridge.generate.roll import read_roll, windows
     from moodbridge.generate.tensors import controls_from, planes
@@ -71,7 +77,14 @@ def window_data(paths: Sequence[Path], va: np.ndarray, *, stride: int | None, pr
         raise InvalidValueError("no 4-bar window with notes in these clips")
     ctl = np.stack([controls_from(r.velocity.mean(), r.tempo[0]) for r in rolls])
     clip_arr = np.array(clip)
-    return {"planes": planes(rolls), "controls": ctl.astype(np.float32), "va": va[clip_arr], "clip": clip_arr}
+    attrs = np.stack([attributes_of(r) for r in rolls]).astype(np.float32)
+    return {"planes": planes(rolls), "controls": ctl.astype(np.float32), "attributes": attrs, "va": va[clip_arr],
+            "clip": clip_arr}
+
+
+def vae_controls(vae: Any, windows: dict[str, np.ndarray]) -> np.ndarray:
+    """The encoder's control input for ``windows``: their attributes for a conditioned VAE, else velocity and tempo."""
+    return windows["attributes"] if vae.config.conditions else windows["controls"]
 
 
 def _vae_loss(vae: Any, x: Any, c: Any, beta: float) -> tuple[Any, Any]:
@@ -80,9 +93,9 @@ def _vae_loss(vae: Any, x: Any, c: Any, beta: float) -> tuple[Any, Any]:
 
     mu, logvar = vae.encode(x, c)
     z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-    logits, controls = vae.decode(z)
+    logits, controls = vae.decode(vae.code(z, c))
     rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
-    ctl = 20.0 * ((controls - c[:, None, :]) ** 2).sum(dim=-1).mean()
+    ctl = 20.0 * ((controls - c[:, None, -2:]) ** 2).sum(dim=-1).mean()  # velocity and tempo are the last two
     kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp()) / x.shape[0]
     return rec + ctl + beta * kl, rec
 
@@ -95,8 +108,9 @@ def reconstruction_bce(vae: Any, data: dict[str, np.ndarray]) -> float:
     vae.eval()
     with torch.no_grad():
         x = torch.as_tensor(data["planes"], dtype=torch.float32)
-        mu, _ = vae.encode(x, torch.as_tensor(data["controls"]))
-        logits, _ = vae.decode(mu)
+        c = torch.as_tensor(vae_controls(vae, data))
+        mu, _ = vae.encode(x, c)
+        logits, _ = vae.decode(vae.code(mu, c))
         return float(F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0])
 
 
@@ -119,7 +133,7 @@ def train_vae(train: dict[str, np.ndarray], *, epochs: int = 30, batch: int = 64
     rng = np.random.default_rng(seed)
     vae = MusicVAE(config or VAEConfig())
     opt = torch.optim.Adam(vae.parameters(), lr=lr)
-    X, C = train["planes"], train["controls"]
+    X, C = train["planes"], vae_controls(vae, train)
     for epoch in tqdm(range(epochs), desc="music VAE", disable=not progress):
         vae.train()
         order = rng.permutation(len(X))
@@ -193,7 +207,7 @@ def music_latents(vae: Any, windows: dict[str, np.ndarray]) -> np.ndarray:
 
     with torch.no_grad():
         mu, _ = vae.encode(torch.as_tensor(windows["planes"], dtype=torch.float32),
-                           torch.as_tensor(windows["controls"]))
+                           torch.as_tensor(vae_controls(vae, windows)))
     return mu.numpy()
 
 
@@ -308,8 +322,14 @@ def bundle_of(vae: Any, nets: dict[str, Any], img_mean: np.ndarray, img_std: np.
 
 
 def train_generator(eimg_dir: str | Path, emotion6_dir: str | Path, out: str | Path, *, seed: int = 0,
-                    epochs: int = 30, steps: int = 1500, progress: bool = True) -> dict[str, Any]:
+                    epochs: int = 30, steps: int = 1500, conditioned: bool = True,
+                    progress: bool = True) -> dict[str, Any]:
     """Train everything and write ``eimg_generator.npz`` and ``eimg_judge.npz`` into the folder ``out``.
+
+    ``conditioned`` (moodbridge's addition, on by default) conditions the VAE's
+    decoder on the windows' attributes (:mod:`moodbridge.generate.attributes`)
+    and ships the ``gen`` windows' VA and attributes for the VA -> attributes
+    map used at inference; ``False`` trains the paper's unconditioned VAE.
 
     Returns
     -------
@@ -320,7 +340,9 @@ def train_generator(eimg_dir: str | Path, emotion6_dir: str | Path, out: str | P
     """
     import torch
 
+    from moodbridge.generate.attributes import ATTRIBUTES
     from moodbridge.generate.bundle import GENERATOR_FILE, JUDGE_FILE, save_bundle
+    from moodbridge.generate.model import VAEConfig
 
     torch.set_num_threads(1)
     out = Path(out)
@@ -336,7 +358,9 @@ def train_generator(eimg_dir: str | Path, emotion6_dir: str | Path, out: str | P
     timings["data_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    vae = train_vae(train_w, epochs=epochs, seed=seed, progress=progress)
+    n_attr = len(ATTRIBUTES)
+    config = VAEConfig(controls=n_attr, conditions=n_attr) if conditioned else VAEConfig()
+    vae = train_vae(train_w, epochs=epochs, seed=seed, config=config, progress=progress)
     timings["vae_s"] = time.perf_counter() - t0
     recon = {"vae_bce": reconstruction_bce(vae, test_w), "baseline_bce": baseline_bce(train_w, test_w),
              "n_train_windows": len(train_w["planes"]), "n_test_windows": len(test_w["planes"])}
@@ -363,6 +387,11 @@ def train_generator(eimg_dir: str | Path, emotion6_dir: str | Path, out: str | P
         "image_data": "Emotion6 (Peng et al. 2015): EfficientNet-Lite0 features + image-va head VA; human VA labels",
         "n_images_train": int(tr.sum()),
     }
-    save_bundle(out / GENERATOR_FILE, bundle_of(vae, nets, img_mean, img_std, meta))
+    bundle = bundle_of(vae, nets, img_mean, img_std, meta)
+    if conditioned:
+        bundle.arrays.update({"attr_va": train_w["va"], "attr_values": train_w["attributes"],
+                              "prior_latents": v_mus.astype(np.float16)})
+        meta.update({"attributes": list(ATTRIBUTES), "prior": dict(PRIOR), "decoding": dict(DECODING)})
+    save_bundle(out / GENERATOR_FILE, bundle)
     return {"reconstruction": recon, "judge": judge, "timings": timings,
             "files": {"generator": str(out / GENERATOR_FILE), "judge": str(out / JUDGE_FILE)}}

@@ -10,6 +10,14 @@ independent judge (fitted on the ``judge`` split only) gives the VA heard;
 * ``full``: the shipped generator (all of EIMG Eq. 13);
 * ``inter``, ``inter+intra_x``, ``inter+intra_y``: retrained with those terms only (Table VII);
 * ``direct``: the 5-layer MLP straight to a music latent, no contrastive learning (Table VII row 1);
+* with a decoder conditioned on attributes and a conditional prior
+  (moodbridge's additions), every variant above gets the shipped blend with
+  the prior's latent and the attributes of the target VA (images: of the
+  ``image-va`` head's VA), and three more rows separate the routes of the
+  emotion: ``projector only`` (prior weight 0: the paper's inference path on
+  the conditioned decoder), ``prior only`` (weight 1: no projector) and
+  ``no attributes`` (the shipped latent, attributes held at the ``gen``
+  windows' mean);
 * references ``nearest clip`` (the ``gen`` clip whose VA is nearest the
   target, as it is) and ``random clip`` (a random ``gen`` clip).
 
@@ -84,25 +92,37 @@ def evaluate_generation(eimg_dir: str | Path, emotion6_dir: str | Path, *, weigh
     v_mus = g.music_latents(gen.vae, train_w)
     tr = ~images["test"]
 
-    def contrastive(nets: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    head_va = images["head_va"][img_pick]
+
+    def coded(va_l: np.ndarray, im_l: np.ndarray, w: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return (gen.with_attributes(va_l, va_targets, prior_weight=w),
+                gen.with_attributes(im_l, head_va, prior_weight=w))
+
+    def projected(nets: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         with torch.no_grad():
             va_l = nets["deproj"](nets["va"](torch.as_tensor(va_targets, dtype=torch.float32))).numpy()
             im_l = nets["deproj"](nets["img"](torch.as_tensor(x_img[img_pick], dtype=torch.float32))).numpy()
         return va_l, im_l
 
-    variants: dict[str, tuple[np.ndarray, np.ndarray]] = {
-        "full": (gen.latent_for_va(va_targets), gen.latent_for_images(images["features"][img_pick],
-                                                                      images["head_va"][img_pick]))}
+    shipped = projected({"va": gen.va, "img": gen.img, "deproj": gen.deproj})
+    variants: dict[str, tuple[np.ndarray, np.ndarray]] = {"full": coded(*shipped)}
+    if gen.prior is not None:
+        n_lat = gen.config.latent
+        mean_attr = gen.prior.attributes_table.mean(axis=0)
+        variants["no attributes"] = tuple(np.concatenate([c[:, :n_lat], np.tile(mean_attr, (len(c), 1))], axis=1)
+                                          for c in variants["full"])  # type: ignore[assignment]
+        variants["projector only"] = coded(*shipped, w=0.0)
+        variants["prior only"] = coded(*shipped, w=1.0)
     for name, terms in ABLATIONS.items():
         nets = g.train_projectors(v_mus, train_w["va"], x_img[tr], images["va"][tr], terms=terms, steps=steps,
                                   seed=seed, progress=progress)
-        variants[name] = contrastive(nets)
+        variants[name] = coded(*projected(nets))
     direct_va = g.train_direct(v_mus, train_w["va"], np.concatenate([images["va"][tr], train_w["va"]]),
                                np.concatenate([images["va"][tr], train_w["va"]]), steps=steps, seed=seed)
     direct_img = g.train_direct(v_mus, train_w["va"], x_img[tr], images["va"][tr], steps=steps, seed=seed)
     with torch.no_grad():
-        variants["direct"] = (direct_va(torch.as_tensor(va_targets, dtype=torch.float32)).numpy(),
-                              direct_img(torch.as_tensor(x_img[img_pick], dtype=torch.float32)).numpy())
+        variants["direct"] = coded(direct_va(torch.as_tensor(va_targets, dtype=torch.float32)).numpy(),
+                                   direct_img(torch.as_tensor(x_img[img_pick], dtype=torch.float32)).numpy())
 
     gen_va = data["va"][is_gen]
     results: dict[str, Any] = {"va_points": {}, "images": {}}
@@ -134,8 +154,9 @@ def main() -> None:  # pragma: no cover - a command, not run-time code
     parser.add_argument("--emotion6", default="../shared/data/emotion6")
     parser.add_argument("--targets", type=int, default=60)
     parser.add_argument("--json", default=None)
+    parser.add_argument("--weights", default=None, help="generator weights (default: the shipped ones)")
     args = parser.parse_args()
-    results = evaluate_generation(args.eimg, args.emotion6, n_targets=args.targets)
+    results = evaluate_generation(args.eimg, args.emotion6, weights=args.weights, n_targets=args.targets)
     text = json.dumps(results, indent=1, sort_keys=True)
     if args.json:
         Path(args.json).write_text(text)
