@@ -381,3 +381,36 @@ def test_the_corpus_through_the_web_upload(corpus, tmp_path):
             if r.status_code != 200:
                 message = r.json()["error"]
                 assert re.match(r"^.+?: (" + "|".join(map(re.escape, REASONS)) + "): ", message), message
+
+
+def test_pairs_of_non_utf8_names_keep_their_bytes(tmp_path):
+    """``pair`` on items whose names are not UTF-8: pairs.csv keeps the exact bytes (read back by
+    ``fileio.read_csv_frame``), the Parquet copy and the report show them escaped, nothing is lost."""
+    import shutil
+
+    import pandas as pd
+
+    from moodbridge.fileio import read_csv_frame
+    from realmedia import immich_tracks, skimage_photo
+
+    media = os.fsencode(tmp_path / "media")
+    os.makedirs(media)
+    names = [b"caf\xe9-chelsea.png", b"coffee-\xff.png", b"tr\xff0.opus", b"plain.opus"]
+    sources = [skimage_photo("chelsea.png"), skimage_photo("coffee.png"), *immich_tracks()[:2]]
+    for name, src in zip(names, sources):
+        shutil.copyfile(src, media + b"/" + name)
+    lib, out = tmp_path / "lib", tmp_path / "pairs"
+    assert run_cli("init", lib).returncode == 0
+    assert run_cli("add", lib, media, "-q").returncode == 0
+    res = run_cli("pair", lib, "--out", out, "--k", "2", "--m", "1", "-q")
+    assert res.returncode == 0 and b"Traceback" not in res.stderr, res.stderr.decode(errors="replace")[-1500:]
+    expected = {os.fsdecode(media + b"/" + n) for n in names}
+    frame = read_csv_frame(out / "pairs.csv")
+    assert set(frame.clip_path) | set(frame.image_path) == expected
+    assert all(os.path.exists(p) for p in frame.clip_path) and len(frame) == 2
+    raw = (out / "pairs.csv").read_bytes()
+    assert b"tr\xff0.opus" in raw  # the exact bytes, not an escape
+    parquet = pd.read_parquet(out / "pairs.parquet")
+    assert set(parquet.image_path) <= {display_path(p) for p in expected}
+    report = (out / "report.html").read_bytes().decode("utf-8")  # valid UTF-8
+    assert "tr\\xff0.opus" in report and "tr%FF0.opus" in report

@@ -36,11 +36,33 @@ def atomic_path(path: str | Path, *, what: str = "file") -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+#: how moodbridge's text files carry a path whose bytes are not UTF-8 (Python holds them as surrogate escapes):
+#: as those exact bytes, so that a reader using the same error handler gets the same path back
+PATH_ERRORS = "surrogateescape"
+
+
 def write_text_atomic(path: str | Path, text: str, *, what: str = "file") -> Path:
-    """Write UTF-8 text atomically; returns ``path``."""
+    """Write UTF-8 text atomically (non-UTF-8 path bytes kept as they are, :data:`PATH_ERRORS`); returns ``path``."""
     with atomic_path(path, what=what) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8", errors=PATH_ERRORS)
     return Path(path)
+
+
+#: the path columns of moodbridge's tables (pairs, arcs): read as Python objects, since pandas' Arrow-backed
+#: strings cannot hold the surrogate escapes of non-UTF-8 bytes
+PATH_COLUMNS = ("clip_path", "image_path", "path")
+
+
+def read_csv_frame(path: str | Path, **kwargs: Any) -> Any:
+    """A CSV that moodbridge wrote, as a pandas DataFrame, with non-UTF-8 path bytes restored exactly.
+
+    ``kwargs`` go to :func:`pandas.read_csv`; the :data:`PATH_COLUMNS` are read as ``object`` whatever
+    ``dtype`` says.
+    """
+    import pandas as pd
+
+    dtype = {**dict(kwargs.pop("dtype", None) or {}), **{c: object for c in PATH_COLUMNS}}
+    return pd.read_csv(path, encoding="utf-8", encoding_errors=PATH_ERRORS, dtype=dtype, **kwargs)
 
 
 def write_json_atomic(path: str | Path, data: Any, *, what: str = "file") -> Path:

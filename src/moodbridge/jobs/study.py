@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from moodbridge.errors import InvalidValueError, LibraryError
-from moodbridge.fileio import atomic_folder, output_folder, write_json_atomic, write_text_atomic
+from moodbridge.fileio import atomic_folder, output_folder, read_csv_frame, write_json_atomic, write_text_atomic
 from moodbridge.jobs.base import JobResult
 from moodbridge.library import Library
 from moodbridge.study.design import DIRECTIONS, STUDY_JSON, Study, build_trials, load_study, pair_groups
@@ -48,14 +48,12 @@ class StudyResult(JobResult):
 
 
 def _read_pairs(folder: str | Path) -> tuple[Path, Any, dict[str, Any]]:
-    import pandas as pd
-
     folder = Path(folder).expanduser().resolve()
     meta_path, csv_path = folder / "dataset.json", folder / "pairs.csv"
     if not meta_path.is_file() or not csv_path.is_file():
         raise LibraryError(f"{folder}: not a 'moodbridge pair' output (needs dataset.json and pairs.csv)")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    return Path(meta["library"]), pd.read_csv(csv_path), meta.get("parameters", {})
+    return Path(meta["library"]), read_csv_frame(csv_path), meta.get("parameters", {})
 
 
 def create_study(

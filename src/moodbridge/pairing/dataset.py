@@ -244,8 +244,9 @@ def _pair_frame(p: "Pairing", music: list["Item"], images: list["Item"], music_v
     mq, iq = quadrant_labels(music_va), quadrant_labels(image_va)
     ci, ii = p.clip, p.image
     return pd.DataFrame({
-        "clip_path": [music[c].path for c in ci],
-        "image_path": [images[j].path for j in ii],
+        # object, not Arrow strings: a path whose bytes are not UTF-8 is held as surrogate escapes
+        "clip_path": pd.Series([music[c].path for c in ci], dtype=object),
+        "image_path": pd.Series([images[j].path for j in ii], dtype=object),
         "rank": p.rank,
         "S": p.semantic, "E": p.emotional, "T": p.total,
         "S_norm": p.semantic_norm, "E_norm": p.emotional_norm,
@@ -259,6 +260,26 @@ def _pair_frame(p: "Pairing", music: list["Item"], images: list["Item"], music_v
 
 
 # --- writing ------------------------------------------------------------------------------
+def _parquet_frame(frame: "pd.DataFrame") -> "pd.DataFrame":
+    """``frame`` with each path that is not valid UTF-8 in its escaped display form (``caf\\xe9.jpg``).
+
+    Parquet strings must be UTF-8; ``pairs.csv`` keeps such a path's exact bytes (``fileio.PATH_ERRORS``).
+    """
+    from moodbridge.errors import display_path
+
+    def utf8(path: str) -> str:
+        try:
+            path.encode("utf-8")
+            return path
+        except UnicodeEncodeError:
+            return display_path(path)
+
+    out = frame.copy()
+    for column in ("clip_path", "image_path"):
+        out[column] = [utf8(p) for p in out[column]]
+    return out
+
+
 
 def _bridge_settings() -> dict[str, Any]:
     from moodbridge.semantic import bridge
@@ -291,7 +312,7 @@ def write_outputs(table: PairTable, out_dir: str | Path, *, params: dict[str, An
     """
     from moodbridge import __version__
 
-    from moodbridge.fileio import atomic_path, output_folder, write_json_atomic
+    from moodbridge.fileio import PATH_ERRORS, atomic_path, output_folder, write_json_atomic
 
     out = output_folder(out_dir, what="pair files")
     meta = {
@@ -311,8 +332,8 @@ def write_outputs(table: PairTable, out_dir: str | Path, *, params: dict[str, An
     }
     targets = {"csv": out / PAIRS_CSV, "parquet": out / PAIRS_PARQUET, "json": out / DATASET_JSON}
     with atomic_path(targets["csv"], what="pair table") as tmp:
-        table.frame.to_csv(tmp, index=False)
+        table.frame.to_csv(tmp, index=False, encoding="utf-8", errors=PATH_ERRORS)
     with atomic_path(targets["parquet"], what="pair table") as tmp:
-        table.frame.to_parquet(tmp, index=False)
+        _parquet_frame(table.frame).to_parquet(tmp, index=False)
     write_json_atomic(targets["json"], meta, what="data set description")  # last: it marks a complete set
     return targets

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from moodbridge.errors import InvalidValueError, MoodbridgeError
+from moodbridge.errors import InvalidValueError, MoodbridgeError, display_path
 from moodbridge.fileio import output_folder, write_text_atomic
 from moodbridge.pairing.dataset import DATASET_JSON, PAIRS_CSV
 
@@ -192,7 +192,7 @@ def audio_src(clip_path: str | Path, out_dir: Path) -> str:
         rel = os.path.relpath(Path(clip_path).resolve(), out_dir.resolve())
     except ValueError:  # another drive (Windows)
         return Path(clip_path).resolve().as_uri()
-    return quote(Path(rel).as_posix())
+    return quote(os.fsencode(Path(rel).as_posix()))  # bytes: a non-UTF-8 name is quoted byte by byte
 
 
 def thumbnail_uri(path: str | Path, size: int = THUMB_PX) -> str:
@@ -216,12 +216,13 @@ def _thumb_html(row: Any, cache: dict[str, str]) -> str:
     path = str(row.image_path)
     if path not in cache:
         try:
-            cache[path] = f'<img class="thumb" alt="{html.escape(Path(path).name)}" src="{thumbnail_uri(path)}">'
+            cache[path] = (f'<img class="thumb" alt="{html.escape(display_path(Path(path).name))}" '
+                           f'src="{thumbnail_uri(path)}">')
         except (MoodbridgeError, OSError) as exc:
             cache[path] = f'<div class="missing">image unavailable: {html.escape(str(exc))}</div>'
-    caption = (f"#{int(row.rank) + 1} {html.escape(Path(path).name)}<br>S {row.S:.3f} · E {row.E:.3f} · "
+    caption = (f"#{int(row.rank) + 1} {html.escape(display_path(Path(path).name))}<br>S {row.S:.3f} · E {row.E:.3f} · "
                f"T {row.T:.3f} · {html.escape(str(row.image_quadrant))}")
-    return f'<figure title="{html.escape(path)}">{cache[path]}<figcaption>{caption}</figcaption></figure>'
+    return f'<figure title="{html.escape(display_path(path))}">{cache[path]}<figcaption>{caption}</figcaption></figure>'
 
 
 def _clip_html(clip_path: str, rows: "pd.DataFrame", out_dir: Path, cache: dict[str, str]) -> str:
@@ -230,7 +231,8 @@ def _clip_html(clip_path: str, rows: "pd.DataFrame", out_dir: Path, cache: dict[
     meta = (f"valence {first.clip_valence:+.2f}, arousal {first.clip_arousal:+.2f} · {first.clip_quadrant} · "
             f"VA from {first.clip_source}")
     thumbs = "".join(_thumb_html(r, cache) for r in rows.itertuples(index=False))
-    return (f'<section class="clip"><h3 title="{html.escape(clip_path)}">{html.escape(Path(clip_path).name)}</h3>'
+    return (f'<section class="clip"><h3 title="{html.escape(display_path(clip_path))}">'
+            f'{html.escape(display_path(Path(clip_path).name))}</h3>'
             f'<div class="meta">{html.escape(meta)}</div>'
             f'<audio controls preload="metadata" src="{src}"></audio> <a class="meta" href="{src}">file</a>'
             f'<div class="thumbs">{thumbs}</div></section>')
@@ -239,11 +241,15 @@ def _clip_html(clip_path: str, rows: "pd.DataFrame", out_dir: Path, cache: dict[
 def _contact_sheet_html(table: "PairTable", out_dir: Path, max_clips: int | None, progress: bool) -> str:
     from tqdm.auto import tqdm
 
-    groups = list(table.frame.groupby("clip_path", sort=False))
+    import pandas as pd
+
+    # grouped by integer codes: a pandas Index of the paths would be Arrow strings, which refuse non-UTF-8 paths
+    codes, _ = pd.factorize(table.frame["clip_path"])
+    groups = [rows for _, rows in table.frame.groupby(codes, sort=False)]
     shown = groups if max_clips is None else groups[:max_clips]
     cache: dict[str, str] = {}
-    sections = [_clip_html(str(c), rows, out_dir, cache)
-                for c, rows in tqdm(shown, desc="report", unit="clip", disable=not progress, leave=False)]
+    sections = [_clip_html(str(rows["clip_path"].iloc[0]), rows, out_dir, cache)
+                for rows in tqdm(shown, desc="report", unit="clip", disable=not progress, leave=False)]
     note = (f"Showing the first {len(shown)} of {len(groups)} clips (raise the cap with --report-clips / "
             "max_clips); the distributions above cover every pair." if len(shown) < len(groups)
             else f"All {len(groups)} clips.")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from moodbridge.errors import InvalidValueError
+from moodbridge.fileio import read_csv_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -163,7 +164,7 @@ def read_pairs(source: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
         if not path.is_file():
             raise InvalidValueError(f"{name}: no such pairs file")
         try:
-            frame = pd.read_csv(path, dtype={"clip_path": str, "image_path": str}, keep_default_na=False,
+            frame = read_csv_frame(path, dtype={"clip_path": str, "image_path": str}, keep_default_na=False,
                                 na_values={c: [""] for c in PAIRS_COLUMNS if c not in REQUIRED_COLUMNS})
         except pd.errors.EmptyDataError:
             raise InvalidValueError(f"{name}: empty file (no header, no pairs); expected a pairs.csv "

@@ -18,6 +18,7 @@ from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from moodbridge.emotion import quadrant_of
+from moodbridge.fileio import read_csv_frame
 from moodbridge.web.generation import generation_available, keep_upload
 from moodbridge.web.safety import save_image_upload
 from moodbridge.web.templating import render
@@ -226,8 +227,6 @@ def pairs_view(request: Request, n: int) -> Response:
     """A pair output's contact sheet (clips with their images) and its distribution (EMID Fig. 5)."""
     import json
 
-    import pandas as pd
-
     from moodbridge.pairing.report import distribution, heatmap_uri, matching_share
 
     outputs = _state(request).config.pairs
@@ -235,7 +234,7 @@ def pairs_view(request: Request, n: int) -> Response:
         raise HTTPException(404, "no such pair output")
     folder = outputs[n]
     try:
-        frame = pd.read_csv(folder / "pairs.csv")
+        frame = read_csv_frame(folder / "pairs.csv")
         meta = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise HTTPException(404, "that pair output cannot be read") from None
