@@ -17,7 +17,7 @@ Two optional knobs (issue 12, third round; off in the shipped weights, see
 docs/generate.md): ``pitch_spread`` (:func:`spread_pitches`) spreads a bar's
 onsets over more distinct pitches at the same count, and ``phrase_bars``
 draws the noise per position of a longer cycle than the VAE's 4-bar window,
-so a 15-second piece repeats its phrase less.
+so a piece repeats its phrase less often.
 """
 from __future__ import annotations
 
