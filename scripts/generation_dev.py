@@ -3,8 +3,12 @@
 The ``gen`` split's piece groups are halved (seeded): the conditional prior
 uses the windows of half A only, the *dev predictor* (the judge's model class,
 :func:`moodbridge.train.tasks.eimg.fit_model`) is fitted on the clips of half B
-only, and the dev targets are the VA of 40 half-B clips (disjoint from the
-evaluation's ``test`` clips and photos).  Each SPEC is ``MODE:K:W:SUSTAIN:TEMPERATURE``:
+only, and the dev targets are the VA of ``--targets`` (default 40; round 3 used 200) half-B clips
+(disjoint from the evaluation's ``test`` clips and photos).  Each SPEC is
+``MODE:K:W:SUSTAIN:TEMPERATURE[:SPREAD[:NOISE[:PHRASE]]]`` (``SPREAD``:
+:func:`~moodbridge.generate.decode.spread_pitches`' penalty, default 0; ``NOISE``: the latent
+perturbation's standard deviation, default :data:`~moodbridge.generate.generator.LATENT_NOISE`;
+``PHRASE``: :func:`~moodbridge.generate.decode.decode_bars`' ``phrase_bars``, default 4):
 
 * ``proj``   the De-Projector's latent, attributes = mean of the K nearest windows;
 * ``blend``  latent ``(1-W) proj + W mean(latents of the K nearest)``;
@@ -13,9 +17,9 @@ evaluation's ``test`` clips and photos).  Each SPEC is ``MODE:K:W:SUSTAIN:TEMPER
 * ``resid``  ``proj + W (drawn latent - mean of the K nearest latents)``.
 
 Printed per spec: dev emotion matching, the dev predictor's 1-9 difference for
-``0.8,0.8`` vs ``-0.8,-0.8`` (four seeds) and the music statistics.
+``0.8,0.8`` vs ``-0.8,-0.8`` (``--seeds``, default four) and the music statistics.
 
-    python scripts/generation_dev.py WEIGHTS.npz mean:32:0.75:0.13:2.0 proj:64:0:0.08:1.6 ...
+    python scripts/generation_dev.py WEIGHTS.npz [--targets=40] [--seeds=4] mean:32:0.75:0.13:2.0 proj:64:0:0.08:1.6 ...
 """
 from __future__ import annotations
 
@@ -37,7 +41,8 @@ from moodbridge.train import generation as g
 from moodbridge.train.tasks import eimg
 
 
-def main(weights: str, specs: list[str], eimg_dir: str = "../shared/data/eimg") -> None:
+def main(weights: str, specs: list[str], eimg_dir: str = "../shared/data/eimg", n_targets: int = 40,
+         n_seeds: int = 4) -> None:
     torch.set_num_threads(1)
     tmp = Path(tempfile.mkdtemp(prefix="moodbridge-dev-"))
     data = g.eimg_split(eimg_dir)
@@ -55,10 +60,11 @@ def main(weights: str, specs: list[str], eimg_dir: str = "../shared/data/eimg") 
     wa = g.window_data(paths_a, data["va"][gen][half == 0], stride=1, progress=False)
     lat_a, att_a, va_a = g.music_latents(G.vae, wa), wa["attributes"], wa["va"]
     va_b = data["va"][gen][half == 1]
-    targets = va_b[np.random.default_rng(9).choice(len(va_b), 40, replace=False)]
+    targets = va_b[np.random.default_rng(9).choice(len(va_b), n_targets, replace=False)]
     n_lat = G.config.latent
 
-    def piece(t: np.ndarray, seed: int, mode: str, k: int, w: float, sus: float, temp: float):
+    def piece(t: np.ndarray, seed: int, mode: str, k: int, w: float, sus: float, temp: float, spread: float,
+              noise: float, phrase: int):
         rng = np.random.default_rng(seed)
         near = np.argsort(((va_a - t) ** 2).sum(1))[:k]
         with torch.no_grad():
@@ -73,17 +79,19 @@ def main(weights: str, specs: list[str], eimg_dir: str = "../shared/data/eimg") 
             lat = proj + w * (lat_a[j] - lat_a[near].mean(0)) if mode == "resid" else (1 - w) * proj + w * lat_a[j]
             attrs = att_a[j] if mode == "window" else attrs
         code = np.concatenate([lat, attrs])
-        code[:n_lat] += LATENT_NOISE * rng.standard_normal(n_lat)
+        code[:n_lat] += noise * rng.standard_normal(n_lat)
         bars = bars_for_seconds(15.0, G.tempo_of(code))
-        return decode_bars(G.vae, np.repeat(code[None], bars, 0), rng=rng, sustain_threshold=sus, temperature=temp)
+        return decode_bars(G.vae, np.repeat(code[None], bars, 0), rng=rng, sustain_threshold=sus, temperature=temp,
+                           pitch_spread=spread, phrase_bars=phrase)
 
     for spec in specs:
-        mode, k, w, sus, temp = spec.split(":")
-        args = (mode, int(k), float(w), float(sus), float(temp))
+        mode, k, w, sus, temp, *extra = spec.split(":")
+        spread, noise, phrase = [float(x) for x in extra] + [0.0, LATENT_NOISE, 4][len(extra):]
+        args = (mode, int(k), float(w), float(sus), float(temp), spread, noise, int(phrase))
         paths = [roll_to_midi(piece(t, i, *args), tmp / f"t{i}.mid") for i, t in enumerate(targets)]
         heard = dev.predict_files(paths)
         opp = {name: dev.predict_files([roll_to_midi(piece(np.array(t), s, *args), tmp / f"{name}{s}.mid")
-                                        for s in range(4)]).mean(axis=0)
+                                        for s in range(n_seeds)]).mean(axis=0)
                for name, t in (("up", [0.8, 0.8]), ("down", [-0.8, -0.8]))}
         rows = [music_statistics(read_notes(p)) for p in paths]
         stats = {key: round(float(np.nanmean([r[key] for r in rows])), 4) for key in rows[0]}
@@ -92,4 +100,6 @@ def main(weights: str, specs: list[str], eimg_dir: str = "../shared/data/eimg") 
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2:])
+    flags = dict(a[2:].split("=", 1) for a in sys.argv[2:] if a.startswith("--"))
+    main(sys.argv[1], [a for a in sys.argv[2:] if not a.startswith("--")], n_targets=int(flags.get("targets", 40)),
+         n_seeds=int(flags.get("seeds", 4)))

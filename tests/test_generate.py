@@ -129,6 +129,42 @@ def test_any_latent_decodes_to_valid_midi(generator, tmp_path) -> None:
         assert len(mido.MidiFile(str(path)).tracks) == 1
 
 
+def test_pitch_spread_keeps_the_onset_count_and_spreads_the_pitches(generator) -> None:
+    """:func:`spread_pitches` equals the greedy penalised draw; decoding with it keeps each bar's count."""
+    from moodbridge.generate.decode import decode_bars, spread_pitches
+
+    rng = np.random.default_rng(4)
+    keys = rng.standard_normal((16, 88))
+    k, penalty = 20, 1.5
+    naive, work, taken = np.zeros_like(keys, dtype=bool), keys.copy(), np.zeros(88)
+    for _ in range(k):  # the greedy loop: take the best cell, then lower the rest of its pitch
+        t, p = np.unravel_index(np.argmax(np.where(naive, -np.inf, work)), keys.shape)
+        naive[t, p] = True
+        taken[p] += 1
+        work[:, p] = keys[:, p] - penalty * taken[p]
+    fast = np.zeros_like(naive)
+    fast.flat[np.argsort(-spread_pitches(keys, penalty).ravel())[:k]] = True
+    assert (fast == naive).all()
+
+    code = generator.latent_for_va(np.array([[0.5, 0.7]]))
+    plain = decode_bars(generator.vae, np.repeat(code, 4, axis=0), rng=np.random.default_rng(0), pitch_spread=0.0)
+    spread = decode_bars(generator.vae, np.repeat(code, 4, axis=0), rng=np.random.default_rng(0), pitch_spread=3.0)
+    per_bar = [r.onset.reshape(4, 16, 88) for r in (plain, spread)]
+    assert (per_bar[0].sum(axis=(1, 2)) == per_bar[1].sum(axis=(1, 2))).all()
+    distinct = [int(b.any(axis=1).sum()) for b in per_bar]
+    assert distinct[1] > distinct[0], distinct
+
+
+def test_phrase_bars_sets_how_often_the_onsets_repeat(generator) -> None:
+    from moodbridge.generate.decode import decode_bars
+
+    code = np.repeat(generator.latent_for_va(np.array([[0.2, 0.4]])), 8, axis=0)
+    bars = {n: decode_bars(generator.vae, code, rng=np.random.default_rng(1), phrase_bars=n).onset.reshape(8, -1)
+            for n in (4, 8)}
+    assert (bars[4][:4] == bars[4][4:]).all()
+    assert not (bars[8][:4] == bars[8][4:]).all()
+
+
 def test_hundred_seeds_give_hundred_different_pieces(generator) -> None:
     z = generator.latent_for_va(np.array([[0.3, 0.2]]))
     digests = {hashlib.sha1(generator.compose(z, [15.0], seed=s).notes().tobytes()).hexdigest() for s in range(100)}

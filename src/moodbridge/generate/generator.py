@@ -30,7 +30,7 @@ import numpy as np
 from moodbridge.errors import InvalidValueError
 from moodbridge.generate.attributes import ConditionalPrior
 from moodbridge.generate.bundle import load_bundle
-from moodbridge.generate.decode import DEFAULT_SUSTAIN, DEFAULT_TEMPERATURE, decode_bars
+from moodbridge.generate.decode import DEFAULT_PITCH_SPREAD, DEFAULT_SUSTAIN, DEFAULT_TEMPERATURE, decode_bars
 from moodbridge.generate.roll import STEPS_PER_BAR, Roll
 
 __all__ = ["LATENT_NOISE", "Generator", "bars_for_seconds"]
@@ -81,9 +81,11 @@ class Generator:
         self.img_mean = b.arrays.get("img_mean")
         self.img_std = b.arrays.get("img_std")
         decoding = b.meta.get("decoding", {})
-        #: onset temperature and sustain threshold the weights were tuned with (:func:`decode_bars`)
+        #: onset temperature, sustain threshold, pitch spread and phrase length the weights were tuned with (:func:`decode_bars`)
         self.temperature = float(decoding.get("temperature", DEFAULT_TEMPERATURE))
         self.sustain_threshold = float(decoding.get("sustain_threshold", DEFAULT_SUSTAIN))
+        self.pitch_spread = float(decoding.get("pitch_spread", DEFAULT_PITCH_SPREAD))
+        self.phrase_bars = int(decoding.get("phrase_bars", self.config.bars))
         #: weight ``w`` of the conditional prior's latent against the De-Projector's
         self.prior_weight = float(b.meta.get("prior", {}).get("weight", 0.0))
         self.prior: ConditionalPrior | None = None
@@ -176,7 +178,8 @@ class Generator:
             bars[b - 1] = (1 - w_out) * a + w_out * c
             if b + 1 <= len(bars) and (i + 1 >= len(starts) or starts[i + 1] > b + 1):
                 bars[b] = (1 - w_in) * a + w_in * c
-        return decode_bars(self.vae, bars, rng=rng, sections=tuple(starts),
+        return decode_bars(self.vae, bars, rng=rng, sections=tuple(starts), pitch_spread=self.pitch_spread,
+                           phrase_bars=self.phrase_bars,
                            temperature=self.temperature if temperature is None else temperature,
                            sustain_threshold=self.sustain_threshold if sustain_threshold is None else sustain_threshold)
 
