@@ -234,6 +234,17 @@ def build_pairs(
     return tables[0]
 
 
+def _path_column(paths: list[str]) -> "pd.Series":
+    """Paths as pandas' default strings, or as ``object`` when one of them is not UTF-8 (Arrow strings, the
+    default, cannot hold the surrogate escapes Python keeps for such bytes)."""
+    import pandas as pd
+
+    try:
+        return pd.Series(paths)
+    except UnicodeEncodeError:
+        return pd.Series(paths, dtype=object)
+
+
 def _pair_frame(p: "Pairing", music: list["Item"], images: list["Item"], music_va: np.ndarray,
                 image_va: np.ndarray, music_src: list[str], image_src: list[str]) -> "pd.DataFrame":
     """One row per pair (:data:`COLUMNS`)."""
@@ -244,9 +255,8 @@ def _pair_frame(p: "Pairing", music: list["Item"], images: list["Item"], music_v
     mq, iq = quadrant_labels(music_va), quadrant_labels(image_va)
     ci, ii = p.clip, p.image
     return pd.DataFrame({
-        # object, not Arrow strings: a path whose bytes are not UTF-8 is held as surrogate escapes
-        "clip_path": pd.Series([music[c].path for c in ci], dtype=object),
-        "image_path": pd.Series([images[j].path for j in ii], dtype=object),
+        "clip_path": _path_column([music[c].path for c in ci]),
+        "image_path": _path_column([images[j].path for j in ii]),
         "rank": p.rank,
         "S": p.semantic, "E": p.emotional, "T": p.total,
         "S_norm": p.semantic_norm, "E_norm": p.emotional_norm,
